@@ -1,0 +1,1 @@
+"""dsync shared libraries: messages, storage, Kafka plumbing and SCIM logic (no entry points)."""

@@ -1,0 +1,112 @@
+"""Runs each dsync service as its own OS process and restarts it when it dies.
+
+This is what an orchestrator does in production; `make run` and the end-to-end tests use
+it. Each service's PID is written to `<run_dir>/<service>.pid` and rewritten on restart.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+SERVICES = ("gateway", "directory", "roles", "sessions", "fanout")
+
+
+@dataclass
+class Managed:
+    name: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+
+
+@dataclass
+class Supervisor:
+    """Start, watch and stop the service processes.
+
+    `env` is the environment shared by all services; `per_service_env` adds to it.
+    """
+
+    env: dict[str, str]
+    run_dir: Path
+    log_dir: Path | None = None
+    services: tuple[str, ...] = SERVICES
+    per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    restart_delay_s: float = 0.5
+    _managed: dict[str, Managed] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start every service and the watcher thread."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in self.services:
+            env = {**self.env, **self.per_service_env.get(name, {}),
+                   "DSYNC_SERVICE_NAME": name}
+            self._managed[name] = Managed(name, env)
+            self._spawn(self._managed[name])
+        self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def _spawn(self, m: Managed) -> None:
+        out = (open(self.log_dir / f"{m.name}.log", "ab")  # noqa: SIM115
+               if self.log_dir else None)
+        m.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", f"dsync_services.{m.name}"], env=m.env,
+            stdout=out, stderr=subprocess.STDOUT if out else None)
+        m.started_at = time.monotonic()
+        (self.run_dir / f"{m.name}.pid").write_text(f"{m.process.pid}\n")
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            for m in self._managed.values():
+                if m.process is not None and m.process.poll() is not None \
+                        and not self._stop.is_set():
+                    code = m.process.returncode
+                    log.warning("%s exited (%s); restarting", m.name, code)
+                    print(f"[dsync] {m.name} exited with {code}; restarting", flush=True)
+                    time.sleep(self.restart_delay_s)
+                    if self._stop.is_set():
+                        return
+                    m.restarts += 1
+                    self._spawn(m)
+
+    def pid(self, name: str) -> int:
+        proc = self._managed[name].process
+        assert proc is not None
+        return proc.pid
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        """Send `sig` to a service (fault tests); the watcher restarts it. Returns old pid."""
+        pid = self.pid(name)
+        os.kill(pid, sig)
+        return pid
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM every service, SIGKILL what is still running after `timeout`."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=2)
+        procs = [m.process for m in self._managed.values() if m.process is not None]
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for p in procs:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for m in self._managed.values():
+            (self.run_dir / f"{m.name}.pid").unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Plain aiokafka plumbing: topic creation, producers, and an ordered consumer loop."""

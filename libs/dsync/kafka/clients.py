@@ -1,0 +1,37 @@
+"""Producer and consumer factories with the settings both brokers support (KAFKA.md)."""
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from dsync.settings import KafkaSettings
+
+
+def build_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
+    """acks=all; idempotence only when enabled (Tansu rejects aiokafka's InitProducerId)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        linger_ms=0,
+        request_timeout_ms=10_000,
+        retry_backoff_ms=100,
+    )
+
+
+def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
+                   client_id: str) -> AIOKafkaConsumer:
+    """Manual commits, earliest reset (end offsets are unreliable on Tansu), small fetch wait."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        max_poll_records=500,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+        isolation_level="read_uncommitted",
+    )

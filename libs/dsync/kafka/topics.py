@@ -1,0 +1,63 @@
+"""Create every dsync topic explicitly with its partition count (KAFKA.md §4).
+
+Called at each service start: on the embedded broker a restart loses all topics, and an
+auto-created topic would get the broker's default partition count.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from dsync.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+def topic_plan(settings: KafkaSettings) -> dict[str, int]:
+    """Topic name -> partition count."""
+    return {
+        settings.commands_topic: settings.kafka_commands_partitions,
+        settings.commands_dlq_topic: 1,
+        settings.events_topic: settings.kafka_events_partitions,
+    }
+
+
+async def ensure_topics(settings: KafkaSettings, replication_factor: int = 1,
+                        attempts: int = 30) -> None:
+    """Create missing topics; retries while the broker is still starting. Raises KafkaError."""
+    plan = topic_plan(settings)
+    for attempt in range(attempts):
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [NewTopic(name, parts, replication_factor)
+                       for name, parts in plan.items() if name not in existing]
+            for topic in missing:
+                try:
+                    await admin.create_topics([topic])
+                    log.info("created topic %s with %d partitions",
+                             topic.name, topic.num_partitions)
+                except TopicAlreadyExistsError:
+                    pass
+            return
+        except KafkaError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+        finally:
+            await admin.close()
+
+
+async def missing_topics(settings: KafkaSettings) -> list[str]:
+    """Names of planned topics the broker does not know (broker restarted, or never created)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    return [name for name in topic_plan(settings) if name not in existing]

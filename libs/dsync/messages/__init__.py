@@ -1,0 +1,1 @@
+"""Commands (gateway -> directory) and events (-> downstream), one shared vocabulary."""

@@ -1,0 +1,45 @@
+"""Process plumbing shared by the services: stop on SIGTERM/SIGINT, and a small HTTP
+server exposing `/metrics` (Prometheus text, app-scoped registry) and `/healthz`."""
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+def stop_event_on_signals() -> asyncio.Event:
+    """An event set on SIGTERM or SIGINT (graceful shutdown)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def metrics_handler(registry: CollectorRegistry) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(_: web.Request) -> web.Response:
+        body = generate_latest(registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return handle
+
+
+async def start_ops_server(host: str, port: int, registry: CollectorRegistry,
+                           healthy: Callable[[], bool]) -> web.AppRunner:
+    """Serve /metrics and /healthz (200 when `healthy()`); returns the runner to clean up."""
+    app = web.Application()
+
+    async def healthz(_: web.Request) -> web.Response:
+        ok = healthy()
+        return web.json_response({"status": "ok" if ok else "unavailable"},
+                                 status=200 if ok else 503)
+
+    app.router.add_get("/metrics", metrics_handler(registry))
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

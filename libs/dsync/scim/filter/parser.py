@@ -1,0 +1,72 @@
+"""Parsing SCIM filters (RFC 7644 §3.4.2.2) and bare attribute paths (§3.10).
+
+Filters are parsed by `scim2_models` (a maintained LALR grammar with the RFC errata applied:
+`and` binds tighter than `or`, JSON strings and numbers, Entra's `emails[type eq "work"].value
+eq "x"`, nesting capped at 32). We only bound the input size and turn every failure into
+`InvalidFilter` with a detail that points at the offending text.
+"""
+from __future__ import annotations
+
+import re
+
+from scim2_models import ScimFilter
+from scim2_models.exceptions import InvalidFilterException
+from scim2_models.path import AttrPath, FilterNode
+
+from dsync.scim import errors
+
+MAX_FILTER_BYTES = 10 * 1024
+
+_COLUMN = re.compile(r"at column (\d+)")
+_ATTR_PATH = re.compile(
+    r"(?:(?P<uri>urn:[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9][A-Za-z0-9._-]*)*):)?"
+    r"(?P<attr>\$?[A-Za-z][A-Za-z0-9$_-]*)(?:\.(?P<sub>\$?[A-Za-z][A-Za-z0-9$_-]*))?",
+    re.IGNORECASE)
+
+
+def parse_filter(text: str) -> FilterNode:
+    """Parse a filter into the `scim2_models.path` syntax tree.
+
+    Raises `errors.InvalidFilter` (and nothing else) for input that is empty, longer than
+    `MAX_FILTER_BYTES` UTF-8 bytes, not encodable, or not a filter.
+    """
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise errors.InvalidFilter("the filter is not valid UTF-8 text") from None
+    if size > MAX_FILTER_BYTES:
+        raise errors.InvalidFilter(f"the filter is {size} bytes long; at most "
+                                   f"{MAX_FILTER_BYTES} are accepted")
+    if not text.strip():
+        raise errors.InvalidFilter("the filter is empty")
+    try:
+        return ScimFilter(text).ast
+    except InvalidFilterException as exc:
+        raise errors.InvalidFilter(_detail(text, str(exc.detail or ""))) from None
+    except (ValueError, TypeError, RecursionError) as exc:  # defensive: library internals
+        raise errors.InvalidFilter(f"invalid filter: {exc}") from None
+
+
+def parse_attr_path(text: str) -> AttrPath | None:
+    """Split `[URN ":"] attr ["." sub]` (as used by sortBy and attributes); None if malformed."""
+    match = _ATTR_PATH.fullmatch(text.strip())
+    if match is None:
+        return None
+    return AttrPath(attr=match["attr"], sub_attr=match["sub"], uri=match["uri"])
+
+
+def _detail(text: str, detail: str) -> str:
+    found = _COLUMN.search(detail)
+    if found is None:
+        return f"invalid filter: {detail or 'invalid syntax'}"
+    column = int(found.group(1))
+    rest = text[column - 1:column + 29]
+    word = re.match(r"[A-Za-z]+(?=\s)", rest)
+    if word and word[0].lower() not in _KEYWORDS and _ENDS_WITH_PATH.search(text[:column - 1]):
+        return f"the operator {word[0]!r} is not supported (column {column})"
+    near = f" near {rest!r}" if rest else " (unexpected end of filter)"
+    return f"invalid filter syntax at column {column}{near}"
+
+
+_KEYWORDS = {"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "and", "or", "not"}
+_ENDS_WITH_PATH = re.compile(r"[A-Za-z0-9$_-]\s+$")

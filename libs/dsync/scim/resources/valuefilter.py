@@ -1,0 +1,251 @@
+"""Value filters inside PATCH paths (`emails[type eq "work" and primary eq true]`),
+parsed and matched against the in-memory values of one multi-valued attribute.
+
+Grammar (RFC 7644 §3.4.2.2, as used in a valuePath): comparisons `attr op value` with
+eq ne co sw ew gt ge lt le, `attr pr`, `and` / `or` / `not (...)`, parentheses;
+precedence not > and > or. Attribute names are sub-attributes of the multi-valued
+attribute; string comparisons follow the sub-attribute's caseExact; `gt`/`ge`/`lt`/`le`
+on boolean or binary attributes are refused (RFC 7644 §3.4.2.2). Compared values of
+different JSON types never match (no error).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dsync.scim.errors import InvalidFilter, InvalidPath
+from dsync.scim.schema import Attr
+
+COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
+_TOKEN = re.compile(r"""
+    \s*(?:
+      (?P<lp>\() | (?P<rp>\)) |
+      (?P<str>"(?:[^"\\]|\\.)*") |
+      (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w$])) |
+      (?P<word>[A-Za-z$][\w$\-:.]*)
+    )""", re.VERBOSE)
+
+
+@dataclass(frozen=True)
+class Compare:
+    attr: str
+    op: str
+    value: Any = None  # unused for "pr"
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    inner: Node
+
+
+Node = Compare | And | Or | Not
+_LITERALS = {"true": True, "false": False, "null": None}
+MAX_LENGTH = 1_000_000  # an `or` chain of a few thousand member ids still fits
+MAX_DEPTH = 32  # nesting of parentheses / not(...)
+
+
+def _tokenize(text: str) -> list[tuple[str, Any]]:
+    tokens: list[tuple[str, Any]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise InvalidPath(f"invalid filter near {text[pos:pos + 20]!r}")
+        pos = match.end()
+        kind = match.lastgroup or ""
+        raw = match.group(kind)
+        if kind == "str":
+            try:
+                tokens.append(("value", json.loads(raw)))
+            except ValueError:
+                raise InvalidPath(f"invalid string {raw!r} in filter") from None
+        elif kind == "num":
+            tokens.append(("value", float(raw) if any(c in raw for c in ".eE") else int(raw)))
+        else:
+            tokens.append((kind, raw))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokenize(text)
+        self.pos = 0
+        self.depth = 0
+
+    def peek_word(self) -> str | None:
+        if self.pos < len(self.tokens) and self.tokens[self.pos][0] == "word":
+            return str(self.tokens[self.pos][1]).lower()
+        return None
+
+    def take(self, kind: str) -> Any:
+        if self.pos >= len(self.tokens) or self.tokens[self.pos][0] != kind:
+            raise InvalidPath("invalid filter: unexpected "
+                              + ("end" if self.pos >= len(self.tokens)
+                                 else repr(self.tokens[self.pos][1])))
+        self.pos += 1
+        return self.tokens[self.pos - 1][1]
+
+    def parse(self) -> Node:
+        node = self.parse_or()
+        if self.pos != len(self.tokens):
+            raise InvalidPath(f"invalid filter: unexpected {self.tokens[self.pos][1]!r}")
+        return node
+
+    def parse_or(self) -> Node:
+        items = [self.parse_and()]
+        while self.peek_word() == "or":
+            self.pos += 1
+            items.append(self.parse_and())
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def parse_and(self) -> Node:
+        items = [self.parse_unary()]
+        while self.peek_word() == "and":
+            self.pos += 1
+            items.append(self.parse_unary())
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def parse_group(self) -> Node:
+        self.take("lp")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise InvalidPath("invalid filter: nested too deeply")
+        inner = self.parse_or()
+        self.take("rp")
+        self.depth -= 1
+        return inner
+
+    def parse_unary(self) -> Node:
+        if self.peek_word() == "not":
+            self.pos += 1
+            return Not(self.parse_group())
+        if self.pos < len(self.tokens) and self.tokens[self.pos][0] == "lp":
+            return self.parse_group()
+        attr = str(self.take("word"))
+        op = self.peek_word()
+        if op == "pr":
+            self.pos += 1
+            return Compare(attr, "pr")
+        if op not in COMPARE_OPS:
+            raise InvalidPath(f"invalid filter: expected an operator after {attr!r}")
+        self.pos += 1
+        if self.peek_word() in _LITERALS:
+            self.pos += 1
+            return Compare(attr, op, _LITERALS[str(self.tokens[self.pos - 1][1]).lower()])
+        return Compare(attr, op, self.take("value"))
+
+
+def parse_value_filter(text: str) -> Node:
+    """Parse the text between the brackets of a valuePath. Raises InvalidPath."""
+    if len(text) > MAX_LENGTH:
+        raise InvalidPath("filter too long")
+    return _Parser(text).parse()
+
+
+def bind(node: Node, parent: Attr) -> Node:
+    """The filter with sub-attribute names made canonical for `parent`.
+
+    Raises InvalidPath for a name that is not a sub-attribute of `parent`, InvalidFilter
+    for an ordering comparison on a boolean or binary sub-attribute.
+    """
+    if isinstance(node, Compare):
+        sub = parent.child(node.attr)
+        if sub is None:
+            raise InvalidPath(f"'{node.attr}' is not a sub-attribute of '{parent.name}'")
+        if node.op in ("gt", "ge", "lt", "le") and sub.type in ("boolean", "binary"):
+            raise InvalidFilter(f"'{node.op}' cannot compare {sub.type} '{parent.name}."
+                                f"{sub.name}'")
+        return Compare(sub.name, node.op, node.value)
+    if isinstance(node, Not):
+        return Not(bind(node.inner, parent))
+    return type(node)(tuple(bind(item, parent) for item in node.items))
+
+
+def _fold(value: Any, sub: Attr | None) -> Any:
+    if isinstance(value, str):
+        if sub is not None and sub.type == "dateTime":
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        return value if sub is not None and sub.case_exact else value.casefold()
+    return value
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool)
+    numbers = (int, float)
+    return (isinstance(a, numbers) and isinstance(b, numbers)) or type(a) is type(b)
+
+
+def _compare(node: Compare, element: dict[str, Any], parent: Attr) -> bool:
+    sub = parent.child(node.attr)
+    actual = element.get(node.attr)
+    if node.op == "pr":
+        return actual not in (None, "", [], {})
+    if node.op in ("eq", "ne"):
+        left, right = _fold(actual, sub), _fold(node.value, sub)
+        equal = (_comparable(left, right) and left == right) or (
+            actual is None and node.value is None)
+        return equal if node.op == "eq" else not equal
+    left, right = _fold(actual, sub), _fold(node.value, sub)
+    if node.op in ("co", "sw", "ew"):
+        if not (isinstance(left, str) and isinstance(right, str)):
+            return False
+        return (right in left if node.op == "co"
+                else left.startswith(right) if node.op == "sw" else left.endswith(right))
+    if actual is None or not _comparable(left, right):
+        return False
+    try:
+        return bool({"gt": left > right, "ge": left >= right,
+                     "lt": left < right, "le": left <= right}[node.op])
+    except TypeError:  # naive vs aware datetimes
+        return False
+
+
+def matches(node: Node, element: Any, parent: Attr) -> bool:
+    """Whether one value of `parent` (a dict of sub-attributes) satisfies `node`.
+
+    `node` must come from `bind(..., parent)`. Non-dict elements never match.
+    """
+    if not isinstance(element, dict):
+        return False
+    if isinstance(node, Compare):
+        return _compare(node, element, parent)
+    if isinstance(node, Not):
+        return not matches(node.inner, element, parent)
+    if isinstance(node, And):
+        return all(matches(item, element, parent) for item in node.items)
+    return any(matches(item, element, parent) for item in node.items)
+
+
+def equality_terms(node: Node) -> dict[str, Any] | None:
+    """`{attr: value}` when `node` is `a eq x [and b eq y ...]`, else None (used to build
+    the value an `add` creates when its filter matches nothing)."""
+    if isinstance(node, Compare):
+        return {node.attr: node.value} if node.op == "eq" and node.value is not None else None
+    if isinstance(node, And):
+        terms: dict[str, Any] = {}
+        for item in node.items:
+            found = equality_terms(item)
+            if found is None:
+                return None
+            terms.update(found)
+        return terms
+    return None

@@ -1,0 +1,75 @@
+"""What every consumer service does at start and stop, in one place.
+
+`ServiceRuntime` opens the pool (after migrating), creates the topics, starts a producer and
+the /metrics + /healthz server, and tears all of it down in reverse order.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from dsync.db.migrate import migrate_dsn
+from dsync.db.pool import create_pool
+from dsync.kafka.clients import build_producer
+from dsync.kafka.topics import ensure_topics
+from dsync.logs import setup_logging
+from dsync.runtime import start_ops_server, stop_event_on_signals
+from dsync.settings import KafkaSettings, PostgresSettings, ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    stop: asyncio.Event
+    postgres: PostgresSettings
+    kafka: KafkaSettings
+    service: ServiceSettings
+
+
+async def _retry(what: str, attempt: Callable[[], object], stop: asyncio.Event) -> object:
+    delay = 0.2
+    while True:
+        try:
+            return await attempt()  # type: ignore[misc]
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if stop.is_set():
+                raise
+            log.warning("%s not reachable yet (%s); retrying in %.1fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+@contextlib.asynccontextmanager
+async def service_runtime(name: str, registry: CollectorRegistry,
+                          healthy: Callable[[], bool]) -> AsyncIterator[ServiceRuntime]:
+    postgres, kafka, service = PostgresSettings(), KafkaSettings(), ServiceSettings()
+    setup_logging(name, service.log_level)
+    stop = stop_event_on_signals()
+    await _retry("PostgreSQL", lambda: migrate_dsn(postgres.database_url), stop)
+    pool = await _retry("PostgreSQL", lambda: create_pool(postgres), stop)
+    assert isinstance(pool, asyncpg.Pool)
+    await ensure_topics(kafka)
+    producer = build_producer(kafka, client_id=name)
+    await producer.start()
+    ops: web.AppRunner = await start_ops_server(service.metrics_host, service.metrics_port,
+                                                registry, healthy)
+    log.info("%s started", name)
+    try:
+        yield ServiceRuntime(name, pool, producer, stop, postgres, kafka, service)
+    finally:
+        log.info("%s stopping", name)
+        await ops.cleanup()
+        await producer.stop()
+        await pool.close()

@@ -1,0 +1,78 @@
+"""Tenant-scoped reads of users and groups. Every query is filtered by the tenant id that
+authentication decided; nothing else routes a read."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from dsync.scim.render import group_resource, user_resource
+
+
+async def user_groups(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+                      user_id: UUID) -> list[dict[str, Any]]:
+    """The read-only `groups` of a user: direct memberships, then indirect (nested) ones."""
+    rows = await conn.fetch(
+        """
+        WITH RECURSIVE up(group_id, depth) AS (
+            SELECT gm.group_id, 1 FROM group_members gm
+             WHERE gm.tenant_id = $1 AND gm.member_id = $2
+            UNION
+            SELECT gm.group_id, up.depth + 1 FROM group_members gm JOIN up
+                ON gm.tenant_id = $1 AND gm.member_id = up.group_id
+             WHERE up.depth < 32
+        )
+        SELECT g.id, g.display_name, min(up.depth) AS depth
+          FROM up JOIN groups g ON g.tenant_id = $1 AND g.id = up.group_id
+         GROUP BY g.id, g.display_name ORDER BY min(up.depth), g.display_name, g.id
+        """, tenant_id, user_id)
+    return [{"value": str(r["id"]), "display": r["display_name"],
+             "type": "direct" if r["depth"] == 1 else "indirect"} for r in rows]
+
+
+async def get_user(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+                   user_id: UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT id, doc, version, created_at, updated_at FROM users"
+        " WHERE tenant_id = $1 AND id = $2", tenant_id, user_id)
+    if row is None:
+        return None
+    groups = await user_groups(conn, tenant_id, user_id)
+    return user_resource(row["id"], row["doc"], row["version"], row["created_at"],
+                         row["updated_at"], groups)
+
+
+async def group_members(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+                        group_id: UUID, *, limit: int | None = None) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """
+        SELECT gm.member_id, gm.member_type, COALESCE(u.display_name, u.user_name,
+               g.display_name) AS display
+          FROM group_members gm
+          LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id
+                            AND u.id = gm.member_id
+          LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id
+                             AND g.id = gm.member_id
+         WHERE gm.tenant_id = $1 AND gm.group_id = $2
+         ORDER BY gm.member_id LIMIT $3
+        """, tenant_id, group_id, limit)
+    out = []
+    for r in rows:
+        member: dict[str, Any] = {"value": str(r["member_id"]), "type": r["member_type"]}
+        if r["display"] is not None:
+            member["display"] = r["display"]
+        out.append(member)
+    return out
+
+
+async def get_group(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID, group_id: UUID,
+                    *, with_members: bool = True) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT id, doc, version, created_at, updated_at FROM groups"
+        " WHERE tenant_id = $1 AND id = $2", tenant_id, group_id)
+    if row is None:
+        return None
+    members = await group_members(conn, tenant_id, group_id) if with_members else None
+    return group_resource(row["id"], row["doc"], row["version"], row["created_at"],
+                          row["updated_at"], members)

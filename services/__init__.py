@@ -1,0 +1,1 @@
+"""dsync services: each subpackage is one deployable process (`python -m dsync_services.<name>`)."""

@@ -1,0 +1,1 @@
+"""Directory service: applies SCIM change commands to the directory state, in order per tenant."""

@@ -1,0 +1,5 @@
+import asyncio
+
+from dsync_services.directory.main import main
+
+asyncio.run(main())

@@ -1,0 +1,96 @@
+"""The outbox relay: publishes committed events to `dsync.events`, in order per tenant.
+
+One relay is active at a time (PostgreSQL advisory lock on its own connection); the others
+wait as hot standbys. It wakes on `NOTIFY dsync_outbox` and polls as a fallback. After a
+crash it may publish an event again (at-least-once): consumers dedupe by event `id`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from uuid import UUID
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from dsync.db.pool import connect
+from dsync_services.directory.metrics import DirectoryMetrics
+from dsync_services.directory.repository import OUTBOX_CHANNEL
+
+log = logging.getLogger(__name__)
+_LEADER_LOCK = 0x6F7574626F78  # "outbox"
+BATCH = 500
+
+
+class OutboxRelay:
+    def __init__(self, dsn: str, pool: asyncpg.Pool, producer: AIOKafkaProducer, topic: str,
+                 metrics: DirectoryMetrics, poll_interval_s: float = 1.0) -> None:
+        self.dsn = dsn
+        self.pool = pool
+        self.producer = producer
+        self.topic = topic
+        self.metrics = metrics
+        self.poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop`; reconnects after database or broker errors."""
+        while not stop.is_set():
+            try:
+                await self._lead(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError) as exc:
+                log.warning("outbox relay error, restarting: %s", exc)
+                await _sleep_or_stop(stop, 1.0)
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        conn = await connect(self.dsn)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+                if await _sleep_or_stop(stop, 2.0):
+                    return
+            await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+            while not stop.is_set():
+                self._wake.clear()
+                published = await self.publish_pending()
+                if published < BATCH:
+                    waiter = asyncio.create_task(self._wake.wait())
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait({waiter, stopper}, timeout=self.poll_interval_s,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    stopper.cancel()
+                if conn.is_closed():
+                    raise asyncpg.InterfaceError("relay leader connection lost")
+        finally:
+            await conn.close()
+
+    async def publish_pending(self) -> int:
+        """Publish up to BATCH unpublished events in outbox order; mark them published."""
+        rows = await self.pool.fetch(
+            "SELECT id, tenant_id, event FROM outbox WHERE published_at IS NULL"
+            " ORDER BY id LIMIT $1", BATCH)
+        if not rows:
+            self.metrics.outbox_backlog.set(0)
+            return 0
+        futures = [await self.producer.send(self.topic, json.dumps(r["event"]).encode(),
+                                            key=str(r["tenant_id"]).encode())
+                   for r in rows]
+        await asyncio.gather(*futures)
+        ids: list[int] = [r["id"] for r in rows]
+        await self.pool.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", ids)
+        self.metrics.events_published.inc(len(rows))
+        self.metrics.outbox_backlog.set(max(0, len(rows) - len(ids)))
+        return len(rows)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+__all__ = ["OutboxRelay", "UUID"]

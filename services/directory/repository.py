@@ -1,0 +1,127 @@
+"""PostgreSQL reads and writes of the directory service. Every function runs on the
+connection (and so inside the transaction) it is given."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from dsync.messages.events import DraftEvent, seal
+from dsync_services.directory.decisions import (
+    MembersChange,
+    RemoveResource,
+    SaveResource,
+    StoredResource,
+)
+
+OUTCOME_CHANNEL = "dsync_outcomes"
+OUTBOX_CHANNEL = "dsync_outbox"
+_TABLE = {"User": "users", "Group": "groups"}
+
+
+async def lock_operation(conn: asyncpg.Connection, op_id: UUID) -> str | None:
+    """The operation's status, row-locked; None when the gateway never recorded it."""
+    return await conn.fetchval("SELECT status FROM operations WHERE id = $1 FOR UPDATE", op_id)
+
+
+async def record_operation(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UUID,
+                           method: str, path: str, resource_type: str | None,
+                           command: dict[str, Any]) -> None:
+    """Insert the ledger row for a command that arrived without one (gateway crashed)."""
+    await conn.execute(
+        "INSERT INTO operations (id, tenant_id, method, path, resource_type, status, command)"
+        " VALUES ($1, $2, $3, $4, $5, 'accepted', $6) ON CONFLICT (id) DO NOTHING",
+        op_id, tenant_id, method, path, resource_type, command)
+
+
+async def finish_operation(conn: asyncpg.Connection, *, op_id: UUID, status: str,
+                           resource_id: UUID | None, reason_code: str | None,
+                           detail: str | None, response: dict[str, Any]) -> None:
+    await conn.execute(
+        "UPDATE operations SET status = $2, resource_id = COALESCE($3, resource_id),"
+        " reason_code = $4, detail = $5, response = $6, retryable = false,"
+        " attempts = attempts + 1, completed_at = now() WHERE id = $1",
+        op_id, status, resource_id, reason_code, detail, response)
+    await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL, str(op_id))
+
+
+async def load(conn: asyncpg.Connection, resource_type: str, tenant_id: UUID,
+               resource_id: UUID) -> StoredResource | None:
+    row = await conn.fetchrow(
+        f"SELECT id, doc, version, created_at, updated_at FROM {_TABLE[resource_type]}"  # noqa: S608
+        " WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, resource_id)
+    if row is None:
+        return None
+    return StoredResource(row["id"], row["doc"], row["version"], row["created_at"],
+                          row["updated_at"])
+
+
+async def groups_of_member(conn: asyncpg.Connection, tenant_id: UUID,
+                           member_id: UUID) -> list[UUID]:
+    rows = await conn.fetch("SELECT group_id FROM group_members WHERE tenant_id = $1"
+                            " AND member_id = $2 ORDER BY group_id", tenant_id, member_id)
+    return [r["group_id"] for r in rows]
+
+
+async def save(conn: asyncpg.Connection, tenant_id: UUID,
+               write: SaveResource | RemoveResource | MembersChange) -> None:
+    """Apply one write. Raises asyncpg.UniqueViolationError on a uniqueness conflict."""
+    if isinstance(write, SaveResource):
+        await _save_resource(conn, tenant_id, write)
+    elif isinstance(write, RemoveResource):
+        await conn.execute(f"DELETE FROM {_TABLE[write.resource_type]}"  # noqa: S608
+                           " WHERE tenant_id = $1 AND id = $2", tenant_id, write.id)
+        await conn.execute("DELETE FROM group_members WHERE tenant_id = $1 AND"
+                           " (member_id = $2 OR group_id = $2)", tenant_id, write.id)
+    else:
+        raise TypeError(f"unsupported write {write!r}")
+
+
+async def _save_resource(conn: asyncpg.Connection, tenant_id: UUID, w: SaveResource) -> None:
+    doc = w.doc
+    if w.resource_type == "User":
+        await conn.execute(
+            "INSERT INTO users (tenant_id, id, user_name, external_id, active, display_name,"
+            " doc, version, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
+            " ON CONFLICT (tenant_id, id) DO UPDATE SET user_name = $3, external_id = $4,"
+            " active = $5, display_name = $6, doc = $7, version = $8, updated_at = $10",
+            tenant_id, w.id, doc["userName"], doc.get("externalId"),
+            doc.get("active", True) is not False, doc.get("displayName"), doc, w.version,
+            w.created_at, w.updated_at)
+    else:
+        await conn.execute(
+            "INSERT INTO groups (tenant_id, id, display_name, external_id, doc, version,"
+            " created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
+            " ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = $3, external_id = $4,"
+            " doc = $5, version = $6, updated_at = $8",
+            tenant_id, w.id, doc["displayName"], doc.get("externalId"), doc, w.version,
+            w.created_at, w.updated_at)
+
+
+async def append_events(conn: asyncpg.Connection, tenant_id: UUID,
+                        events: tuple[DraftEvent, ...] | list[DraftEvent],
+                        now: datetime) -> None:
+    """Give the events the tenant's next sequence numbers and put them in the outbox.
+
+    The sequence row stays locked until commit, so a tenant's sequences commit in order.
+    """
+    if not events:
+        return
+    last = await conn.fetchval(
+        "INSERT INTO tenant_event_sequences (tenant_id, last_sequence) VALUES ($1, $2)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET last_sequence ="
+        " tenant_event_sequences.last_sequence + $2 RETURNING last_sequence",
+        tenant_id, len(events))
+    first = last - len(events) + 1
+    await conn.executemany(
+        "INSERT INTO outbox (tenant_id, sequence, event) VALUES ($1, $2, $3)",
+        [(tenant_id, first + i, seal(e, tenant_id=tenant_id, sequence=first + i, time=now))
+         for i, e in enumerate(events)])
+    await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

@@ -1,0 +1,29 @@
+"""The resource a write answers with, rendered inside the write's transaction."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from dsync.scim.render import group_resource, user_resource
+from dsync.store.reads import group_members, user_groups
+from dsync_services.directory.decisions import SaveResource
+
+# A group write answers with its members up to this many; bigger groups are read by the
+# gateway page by page (GET /Groups/{id}).
+MEMBERS_IN_ANSWER = 1000
+
+
+async def render_saved(conn: asyncpg.Connection, tenant_id: UUID,
+                       save: SaveResource) -> dict[str, Any]:
+    if save.resource_type == "User":
+        groups = [] if save.is_new else await user_groups(conn, tenant_id, save.id)
+        return user_resource(save.id, save.doc, save.version, save.created_at,
+                             save.updated_at, groups)
+    members = await group_members(conn, tenant_id, save.id, limit=MEMBERS_IN_ANSWER + 1)
+    if len(members) > MEMBERS_IN_ANSWER:
+        return {**group_resource(save.id, save.doc, save.version, save.created_at,
+                                 save.updated_at, None), "_members_omitted": True}
+    return group_resource(save.id, save.doc, save.version, save.created_at, save.updated_at,
+                          members)

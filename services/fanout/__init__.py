@@ -1,0 +1,1 @@
+"""The fanout service (consumes dsync.events in its own consumer group)."""

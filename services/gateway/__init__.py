@@ -1,0 +1,1 @@
+"""The SCIM gateway: authenticates the tenant, publishes commands, answers from outcomes."""

@@ -1,0 +1,58 @@
+"""`create_app(settings)`: the gateway's aiohttp application, wired in one place."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from dsync.db.migrate import migrate_dsn
+from dsync.db.pool import create_pool
+from dsync.kafka.clients import build_producer
+from dsync.kafka.topics import ensure_topics
+from dsync.runtime import metrics_handler
+from dsync_services.gateway import admin_tenants, scim_users
+from dsync_services.gateway.command_bus import CommandBus
+from dsync_services.gateway.health import healthz
+from dsync_services.gateway.metrics import GatewayMetrics
+from dsync_services.gateway.middlewares import SCIM_PREFIX, auth_middleware, metrics_middleware
+from dsync_services.gateway.outcomes import OutcomeWaiter
+from dsync_services.gateway.scim_http import scim_errors_middleware
+from dsync_services.gateway.settings import GatewaySettings
+from dsync_services.gateway.tenant_auth import TenantAuthenticator
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings: GatewaySettings = app["settings"]
+    await migrate_dsn(settings.postgres.database_url)
+    await ensure_topics(settings.kafka)
+    pool = await create_pool(settings.postgres)
+    producer = build_producer(settings.kafka, client_id="gateway")
+    await producer.start()
+    waiter = OutcomeWaiter(pool, settings.postgres.database_url)
+    await waiter.start()
+    auth = TenantAuthenticator(pool, settings.postgres.database_url,
+                               settings.extra.token_cache_ttl_s)
+    await auth.start()
+    app["pool"], app["producer"], app["auth"] = pool, producer, auth
+    app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
+                            settings.http.write_timeout_s)
+    yield
+    await auth.stop()
+    await waiter.stop()
+    await producer.stop()
+    await pool.close()
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    app = web.Application(middlewares=[metrics_middleware, auth_middleware,
+                                       scim_errors_middleware],
+                          client_max_size=settings.extra.max_body_bytes)
+    app["settings"] = settings
+    metrics = GatewayMetrics()
+    app["metrics"] = metrics
+    app.cleanup_ctx.append(_resources)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler(metrics.registry))
+    admin_tenants.add_routes(app)
+    scim_users.add_routes(app, SCIM_PREFIX)
+    return app

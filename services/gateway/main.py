@@ -1,0 +1,27 @@
+"""The gateway process: serve `create_app` until SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from dsync.logs import setup_logging
+from dsync.runtime import stop_event_on_signals
+from dsync_services.gateway.app import create_app
+from dsync_services.gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+async def main() -> None:
+    settings = GatewaySettings()
+    setup_logging("gateway")
+    if not settings.http.admin_token:
+        log.warning("DSYNC_ADMIN_TOKEN is empty: the admin API refuses every call")
+    stop = stop_event_on_signals()
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http.http_host, settings.http.http_port).start()
+    log.info("gateway listening on %s", settings.base_url)
+    await stop.wait()
+    await runner.cleanup()

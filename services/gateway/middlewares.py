@@ -1,0 +1,59 @@
+"""Request middlewares: metrics, SCIM tenant authentication, admin authentication."""
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from dsync.tokens import bearer
+from dsync_services.gateway.admin_http import AdminError, admin_error_response, require_admin
+from dsync_services.gateway.scim_http import Handler, error_response
+
+SCIM_PREFIX = "/scim/v2"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    metrics = request.app["metrics"]
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource \
+        else "unmatched"
+    start = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics.requests.labels(route, request.method, str(status)).inc()
+        metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    path = request.path
+    if path.startswith(SCIM_PREFIX):
+        token = bearer(request.headers.get("Authorization"))
+        identity = await request.app["auth"].authenticate(token) if token else None
+        if identity is None:
+            request.app["metrics"].auth_failures.labels("scim").inc()
+            return error_response(401, "A valid SCIM bearer token is required",
+                                  headers={"WWW-Authenticate": 'Bearer realm="dsync"'})
+        request["tenant"] = identity
+        return await handler(request)
+    if path.startswith("/admin/"):
+        try:
+            require_admin(request)
+            return await handler(request)
+        except AdminError as exc:
+            if exc.status == 401:
+                request.app["metrics"].auth_failures.labels("admin").inc()
+            return admin_error_response(exc)
+    if path.startswith("/auth/"):
+        try:
+            return await handler(request)
+        except AdminError as exc:
+            return admin_error_response(exc)
+    return await handler(request)

@@ -1,0 +1,77 @@
+"""Waiting for the directory's outcome of a command, woken by PostgreSQL LISTEN/NOTIFY.
+
+The directory notifies `dsync_outcomes` with the operation id in the transaction that
+applied it, so the wake-up comes on commit, with no second Kafka hop (KAFKA.md §2).
+A poll of the ledger every `poll_s` covers a lost LISTEN connection.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from uuid import UUID
+
+import asyncpg
+
+from dsync.db.pool import connect
+
+log = logging.getLogger(__name__)
+OUTCOME_CHANNEL = "dsync_outcomes"
+
+
+class OutcomeWaiter:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, poll_s: float = 1.0) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.poll_s = poll_s
+        self._pending: dict[str, asyncio.Future[None]] = {}
+        self._listener: asyncpg.Connection | None = None
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._connect()
+        self._poller = asyncio.create_task(self._poll())
+
+    async def _connect(self) -> None:
+        conn = await connect(self.dsn)
+        await conn.add_listener(OUTCOME_CHANNEL, self._on_notify)
+        self._listener = conn
+
+    async def stop(self) -> None:
+        if self._poller:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        fut = self._pending.get(payload)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def register(self, op_id: UUID) -> asyncio.Future[None]:
+        """Call before publishing the command, so a fast outcome is not missed."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending[str(op_id)] = fut
+        return fut
+
+    def forget(self, op_id: UUID) -> None:
+        self._pending.pop(str(op_id), None)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_s)
+            try:
+                if self._listener is None or self._listener.is_closed():
+                    await self._connect()
+                if not self._pending:
+                    continue
+                ids = [UUID(k) for k in list(self._pending)]
+                rows = await self.pool.fetch(
+                    "SELECT id FROM operations WHERE id = ANY($1)"
+                    " AND status IN ('applied', 'rejected')", ids)
+                for r in rows:
+                    self._on_notify(None, 0, OUTCOME_CHANNEL, str(r["id"]))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("outcome poll failed: %s", exc)

@@ -1,0 +1,76 @@
+"""SCIM over HTTP: JSON bodies in and out, and the one place errors become responses.
+
+Handlers raise; `scim_errors_middleware` maps every error type to its answer through the
+table in `dsync.scim.errors` (plus the two pipeline errors below). No handler catches.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, ScimError, TooLarge
+from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
+
+log = logging.getLogger(__name__)
+SCIM_MEDIA_TYPE = "application/scim+json"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def scim_response(status: int, body: Any = None, headers: dict[str, str] | None = None
+                  ) -> web.Response:
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    return web.Response(status=status, body=json.dumps(body, separators=(",", ":")).encode(),
+                        content_type=SCIM_MEDIA_TYPE, headers=headers)
+
+
+def error_response(status: int, detail: str, scim_type: str | None = None,
+                   headers: dict[str, str] | None = None) -> web.Response:
+    body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    return scim_response(status, body, headers)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON (`application/scim+json` or `application/json`)."""
+    max_bytes = request.app["settings"].extra.max_body_bytes
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise TooLarge(f"The request body exceeds {max_bytes} bytes")
+    raw = await request.read()
+    if len(raw) > max_bytes:
+        raise TooLarge(f"The request body exceeds {max_bytes} bytes")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidSyntax("The request body is not valid JSON") from None
+
+
+@web.middleware
+async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ScimError as exc:
+        return scim_response(exc.status, exc.body())
+    except OutcomeTimeout as exc:
+        retry = str(request.app["settings"].http.retry_after_s)
+        return error_response(
+            503, f"The change was accepted as operation {exc.op_id} but its outcome is not "
+            "known yet; it will be applied. Retry the request or look the operation up.",
+            headers={"Retry-After": retry, "Dsync-Operation-Id": str(exc.op_id)})
+    except BrokerUnavailable as exc:
+        retry = str(request.app["settings"].http.retry_after_s)
+        return error_response(
+            503, f"The change could not be queued (operation {exc.op_id}); nothing was "
+            "applied. Retry later.",
+            headers={"Retry-After": retry, "Dsync-Operation-Id": str(exc.op_id)})
+    except web.HTTPException as exc:
+        if request.path.startswith("/scim/") and exc.status >= 400:
+            return error_response(exc.status, exc.reason or "error",
+                                  headers={"Allow": exc.headers["Allow"]}
+                                  if "Allow" in exc.headers else None)
+        raise

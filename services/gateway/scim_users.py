@@ -1,0 +1,60 @@
+"""SCIM `/Users` endpoints (RFC 7644 §3.3–3.6). Writes go through the command pipeline;
+reads go straight to PostgreSQL, filtered by the authenticated tenant."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from dsync.messages.commands import CreateUser, DeleteUser, PatchUser, ReplaceUser
+from dsync.scim import resource_logic as logic
+from dsync.scim.errors import NotFound
+from dsync.scim.render import with_location
+from dsync.store.reads import get_user
+from dsync_services.gateway.scim_http import read_json, scim_response
+from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
+
+
+async def create_user(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    doc = await prechecked(request, "User",
+                           lambda: logic.validate_resource(body, "User", existing=None)[0])
+    del doc
+    return await submit(request, new_command(CreateUser, request, resource=body), "User")
+
+
+async def get_user_handler(request: web.Request) -> web.Response:
+    uid = resource_id(request)
+    resource = await get_user(request.app["pool"], request["tenant"].tenant_id, uid)
+    if resource is None:
+        raise NotFound(f"User {uid} not found")
+    resource = with_location(resource, request.app["settings"].base_url + "/scim/v2")
+    return scim_response(200, resource, {"ETag": resource["meta"]["version"]})
+
+
+async def replace_user(request: web.Request) -> web.Response:
+    uid = resource_id(request)
+    body = await read_json(request)
+    await prechecked(request, "User", lambda: logic.validate_resource(body, "User", existing=None))
+    return await submit(request, new_command(ReplaceUser, request, resource_id=uid, resource=body,
+                                             if_match=request.headers.get("If-Match")), "User")
+
+
+async def patch_user(request: web.Request) -> web.Response:
+    uid = resource_id(request)
+    body = await read_json(request)
+    ops = await prechecked(request, "User", lambda: logic.parse_patch_request(body))
+    return await submit(request, new_command(PatchUser, request, resource_id=uid, operations=ops,
+                                             if_match=request.headers.get("If-Match")), "User")
+
+
+async def delete_user(request: web.Request) -> web.Response:
+    uid = resource_id(request)
+    return await submit(request, new_command(DeleteUser, request, resource_id=uid,
+                                             if_match=request.headers.get("If-Match")), "User")
+
+
+def add_routes(app: web.Application, prefix: str) -> None:
+    app.router.add_post(f"{prefix}/Users", create_user)
+    app.router.add_get(f"{prefix}/Users/{{id}}", get_user_handler)
+    app.router.add_put(f"{prefix}/Users/{{id}}", replace_user)
+    app.router.add_patch(f"{prefix}/Users/{{id}}", patch_user)
+    app.router.add_delete(f"{prefix}/Users/{{id}}", delete_user)

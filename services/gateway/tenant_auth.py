@@ -1,0 +1,86 @@
+"""SCIM bearer authentication: the token alone decides the tenant.
+
+Lookups are by SHA-256 hash, confirmed with a constant-time comparison, and cached. A
+revocation publishes `NOTIFY dsync_tokens`; every gateway drops the cached entry at once
+(and clears the whole cache if its LISTEN connection was lost, so nothing stale survives).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+from dsync.db.pool import connect
+from dsync.tokens import same_hash, token_hash
+
+log = logging.getLogger(__name__)
+TOKENS_CHANNEL = "dsync_tokens"
+
+
+@dataclass(frozen=True)
+class TenantIdentity:
+    tenant_id: UUID
+    token_id: UUID
+
+
+class TenantAuthenticator:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, ttl_s: float) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.ttl_s = ttl_s
+        self._cache: dict[bytes, tuple[TenantIdentity, float]] = {}
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        await self._listen()
+
+    async def _listen(self) -> None:
+        self._cache.clear()
+        self._listener = await connect(self.dsn)
+        await self._listener.add_listener(TOKENS_CHANNEL, self._on_revoke)
+        self._listener.add_termination_listener(lambda _c: self._lost())
+
+    def _lost(self) -> None:
+        self._cache.clear()
+        self._listener = None
+
+    def _on_revoke(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self.forget_token(payload)
+
+    def forget_token(self, token_id: object) -> None:
+        """Drop a revoked token from the cache (called locally and on NOTIFY)."""
+        key = str(token_id)
+        self._cache = {h: v for h, v in self._cache.items() if str(v[0].token_id) != key}
+
+    async def stop(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+
+    async def authenticate(self, token: str) -> TenantIdentity | None:
+        """The tenant of a valid, unrevoked token; None otherwise."""
+        if self._listener is None:
+            # No invalidation channel: don't trust the cache; try to restore it.
+            self._cache.clear()
+            try:
+                await asyncio.wait_for(self._listen(), 2.0)
+            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+                log.warning("token invalidation channel unavailable: %s", exc)
+        digest = token_hash(token)
+        hit = self._cache.get(digest)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        row = await self.pool.fetchrow(
+            "SELECT id, tenant_id, token_hash FROM scim_tokens"
+            " WHERE token_hash = $1 AND revoked_at IS NULL", digest)
+        if row is None or not same_hash(bytes(row["token_hash"]), digest):
+            self._cache.pop(digest, None)
+            return None
+        identity = TenantIdentity(row["tenant_id"], row["id"])
+        if self._listener is not None and self.ttl_s > 0:
+            self._cache[digest] = (identity, now + self.ttl_s)
+        return identity

@@ -1,0 +1,1 @@
+"""The roles service (consumes dsync.events in its own consumer group)."""

@@ -1,0 +1,1 @@
+"""The sessions service (consumes dsync.events in its own consumer group)."""

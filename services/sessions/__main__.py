@@ -1,0 +1,5 @@
+import asyncio
+
+from dsync_services.sessions.main import main
+
+asyncio.run(main())

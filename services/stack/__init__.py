@@ -1,0 +1,1 @@
+"""`make run`: the development stack (embedded servers + every service, supervised)."""

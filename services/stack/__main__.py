@@ -1,0 +1,3 @@
+from dsync_services.stack.run import main
+
+raise SystemExit(main())
