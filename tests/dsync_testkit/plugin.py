@@ -102,3 +102,18 @@ def kafka_bootstrap(servers: Servers) -> str:
 def topic_prefix() -> str:
     """A unique topic prefix per test, so tests never read each other's records."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+# ---------------------------------------------------------------- the whole stack, as processes
+from dsync_testkit.stack import RunningStack, start_stack  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+async def stack(servers: Servers) -> AsyncIterator[RunningStack]:
+    """Every service as its own OS process (as `make run` starts them), on a fresh database
+    and fresh topics; shared by the tests of one module (tests use their own tenants)."""
+    running = await start_stack(servers.bootstrap, await fresh_database(servers))
+    try:
+        yield running
+    finally:
+        await running.close()

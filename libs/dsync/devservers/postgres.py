@@ -102,11 +102,11 @@ class EmbeddedPostgres:
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off",
                      "-c", "full_page_writes=off"]
-        log = open(self.log_path, "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(  # noqa: S603
-            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            **self._run_as(),  # type: ignore[call-overload]
-        )
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(  # noqa: S603
+                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                **self._run_as(),  # type: ignore[call-overload]
+            )
         wait_for_port("127.0.0.1", self.port, timeout, "embedded PostgreSQL")
         self._wait_ready(timeout)
         return self.dsn

@@ -61,9 +61,13 @@ class Supervisor:
     def _spawn(self, m: Managed) -> None:
         out = (open(self.log_dir / f"{m.name}.log", "ab")  # noqa: SIM115
                if self.log_dir else None)
-        m.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", f"dsync_services.{m.name}"], env=m.env,
-            stdout=out, stderr=subprocess.STDOUT if out else None)
+        try:
+            m.process = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", f"dsync_services.{m.name}"], env=m.env,
+                stdout=out, stderr=subprocess.STDOUT if out else None)
+        finally:
+            if out:
+                out.close()  # the child keeps its own descriptor
         m.started_at = time.monotonic()
         (self.run_dir / f"{m.name}.pid").write_text(f"{m.process.pid}\n")
 

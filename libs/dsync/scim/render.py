@@ -35,10 +35,22 @@ def meta(resource_type: str, created: datetime, modified: datetime, version: int
             "lastModified": _iso(modified), "version": etag(version)}
 
 
+def _ordered(resource_id: UUID, doc: dict[str, Any]) -> dict[str, Any]:
+    """`schemas`, `id`, `externalId` first, like the RFC examples (jsonb loses key order)."""
+    out: dict[str, Any] = {"schemas": doc.get("schemas", []), "id": str(resource_id)}
+    if "externalId" in doc:
+        out["externalId"] = doc["externalId"]
+    for key in ("userName", "displayName", "name", "active"):
+        if key in doc:
+            out[key] = doc[key]
+    out.update(doc)
+    return out
+
+
 def user_resource(user_id: UUID, doc: dict[str, Any], version: int, created: datetime,
                   modified: datetime, groups: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The SCIM User: stored attributes + `id`, `meta`, and the read-only `groups`."""
-    out = {"id": str(user_id), **doc}
+    out = _ordered(user_id, doc)
     if groups:
         out["groups"] = groups
     out["meta"] = meta("User", created, modified, version)
@@ -48,7 +60,7 @@ def user_resource(user_id: UUID, doc: dict[str, Any], version: int, created: dat
 def group_resource(group_id: UUID, doc: dict[str, Any], version: int, created: datetime,
                    modified: datetime, members: list[dict[str, Any]] | None) -> dict[str, Any]:
     """The SCIM Group; `members` is omitted when None (e.g. `excludedAttributes=members`)."""
-    out = {"id": str(group_id), **doc}
+    out = _ordered(group_id, doc)
     if members is not None:
         out["members"] = members
     out["meta"] = meta("Group", created, modified, version)

@@ -55,7 +55,7 @@ def extension_schema(uri: str, resource_type: ResourceType) -> Schema | None:
 
 def resolve(path: AttrPath, resource_type: ResourceType) -> Resolved | None:
     """Find `path` in the catalog of `resource_type`; None when it names nothing there."""
-    found = _top_level(path.attr, path.uri, resource_type)
+    found = top_level(path.attr, path.uri, resource_type)
     if found is None:
         return None
     schema, attr, extension = found
@@ -65,8 +65,9 @@ def resolve(path: AttrPath, resource_type: ResourceType) -> Resolved | None:
     return Resolved(schema, attr, sub, extension) if sub is not None else None
 
 
-def _top_level(name: str, uri: str | None,
+def top_level(name: str, uri: str | None,
                resource_type: ResourceType) -> tuple[str, Attr, bool] | None:
+    """(schema URN, attribute, is-extension) for a top-level name, or None."""
     core_id = CORE_SCHEMA[resource_type]
     core = next(s for s in schemas_of(resource_type) if s.id == core_id)
     if uri is None or uri.lower() == core_id.lower():

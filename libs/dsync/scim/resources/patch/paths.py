@@ -63,9 +63,20 @@ def _split_unknown_urn(text: str) -> tuple[str, str]:
     return urn, text[len(urn) + 1:]
 
 
-@lru_cache(maxsize=4096)
 def parse_path(text: str) -> AttrPath:
-    """Parse a PATCH path. Raises InvalidPath (malformed path or bracket filter)."""
+    """Parse a PATCH path. Raises InvalidPath (malformed path or bracket filter).
+
+    Short paths (the usual ones) are cached; the result is immutable.
+    """
+    return _parse_cached(text) if len(text) <= 512 else _parse(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> AttrPath:
+    return _parse(text)
+
+
+def _parse(text: str) -> AttrPath:
     whole = text.strip()
     if not whole or len(whole) > MAX_PATH:
         raise InvalidPath("the PATCH path is empty or too long")
