@@ -1,0 +1,65 @@
+"""A command delivered twice (rebalance, crash before commit) is applied once."""
+from __future__ import annotations
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from dsync_testkit.stack import RunningStack
+
+
+async def _db(stack: RunningStack) -> asyncpg.Connection:
+    return await asyncpg.connect(stack.database_url)
+
+
+async def test_redelivered_commands_change_nothing_twice(stack: RunningStack) -> None:
+    tenant = await stack.new_tenant()
+    user = await stack.create_user(tenant, "dave@example.com")
+    status, _, _ = await stack.scim(tenant, "DELETE", f"/Users/{user['id']}")
+    assert status == 204
+    conn = await _db(stack)
+    try:
+        ops = await conn.fetch(
+            "SELECT id, command::text AS command, status, attempts FROM operations"
+            " WHERE tenant_id = $1::uuid ORDER BY received_at", tenant.id)
+        assert [o["status"] for o in ops] == ["applied", "applied"]
+        events_before = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE tenant_id = $1::uuid", tenant.id)
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+        await producer.start()
+        try:
+            for op in ops:  # replay both commands, in order, as a redelivery would
+                await producer.send_and_wait(f"{stack.topic_prefix}.commands",
+                                             op["command"].encode(), key=tenant.id.encode())
+        finally:
+            await producer.stop()
+        # a later command of the same tenant is applied after the replays (same partition)
+        await stack.create_user(tenant, "sentinel@example.com")
+        users = await conn.fetch("SELECT user_name FROM users WHERE tenant_id = $1::uuid",
+                                 tenant.id)
+        assert [u["user_name"] for u in users] == ["sentinel@example.com"]
+        events_after = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE tenant_id = $1::uuid", tenant.id)
+        assert events_after == events_before + 1  # only the sentinel's user.created
+        attempts = await conn.fetch("SELECT attempts FROM operations WHERE id = ANY($1)",
+                                    [o["id"] for o in ops])
+        assert [a["attempts"] for a in attempts] == [1, 1]
+    finally:
+        await conn.close()
+
+
+async def test_malformed_command_is_dead_lettered_and_does_not_stall_the_tenant(
+        stack: RunningStack) -> None:
+    tenant = await stack.new_tenant()
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(f"{stack.topic_prefix}.commands", b'{"type": "nonsense"}',
+                                     key=tenant.id.encode())
+    finally:
+        await producer.stop()
+    await stack.create_user(tenant, "after-poison@example.com")  # not stalled
+    from dsync_testkit.events import read_topic
+
+    dead = await read_topic(stack.bootstrap, f"{stack.topic_prefix}.commands.dlq",
+                            until=lambda rs: any(r.get("type") == "nonsense" for r in rs))
+    assert any(r.get("type") == "nonsense" for r in dead)
