@@ -8,6 +8,7 @@ is a unique-key hit and changes nothing twice.
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -32,6 +33,7 @@ class EventHandler:
         self.types = types
 
     async def __call__(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        events: list[CloudEvent] = []
         for record in records:
             try:
                 event = parse_event(record.value)
@@ -39,17 +41,25 @@ class EventHandler:
                 log.error("skipping malformed event at %s[%d]@%d", tp.topic, tp.partition,
                           record.offset, extra={"reason_code": "invalid_message"})
                 continue
-            if self.types is not None and event.type not in self.types:
-                continue
-            await self.handle(event)
+            if self.types is None or event.type in self.types:
+                events.append(event)
+        if events:
+            await self.handle_many(events)
+
+    async def handle_many(self, events: list[CloudEvent]) -> int:
+        """Apply each event not applied before, in order, in ONE transaction; return how
+        many were new. Raises on database errors (nothing of the batch is kept then)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = set(await conn.fetchval(
+                "WITH ins AS (INSERT INTO consumed_events (consumer, event_id)"
+                " SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id)"
+                " SELECT coalesce(array_agg(event_id), '{}') FROM ins",
+                self.consumer_name, [e.id for e in events]))
+            new = [e for e in events if UUID(e.id) in fresh]
+            for event in new:
+                await self.apply(conn, event)
+            return len(new)
 
     async def handle(self, event: CloudEvent) -> bool:
         """Apply `event` once; return False when it had been applied before."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            first = await conn.fetchval(
-                "INSERT INTO consumed_events (consumer, event_id) VALUES ($1, $2)"
-                " ON CONFLICT DO NOTHING RETURNING true", self.consumer_name, event.id)
-            if not first:
-                return False
-            await self.apply(conn, event)
-            return True
+        return await self.handle_many([event]) == 1

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from dsync.messages.commands import Command
-from dsync.scim.errors import ScimError, Uniqueness
+from dsync.scim.errors import InvalidValue, ScimError, Uniqueness
 from dsync_services.directory import decide_users, repository
 from dsync_services.directory.decisions import Decision, Outcome, SaveResource, rejected
 
@@ -76,12 +76,16 @@ async def _response(conn: asyncpg.Connection, command: Command, decision: Decisi
     return body
 
 
-async def apply_one(conn: asyncpg.Connection, command: Command, raw: dict[str, Any]) -> str:
-    """Apply one command inside the caller's transaction; return the operation status."""
+async def apply_one(conn: asyncpg.Connection, command: Command, raw: dict[str, Any], *,
+                    isolate: bool) -> str:
+    """Apply one command inside the caller's transaction; return the operation status
+    (`applied`, `rejected` or `duplicate`).
+
+    With `isolate`, the writes run in a savepoint and a database error caused by this
+    command's data rejects the command alone (the slow path after a failed batch).
+    """
     status = await repository.lock_operation(conn, command.command_id)
     if status in TERMINAL:
-        await conn.execute("SELECT pg_notify($1, $2)", repository.OUTCOME_CHANNEL,
-                           str(command.command_id))
         return "duplicate"
     method, path, kind = describe(command)
     if status is None:
@@ -91,16 +95,24 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: dict[str, A
     now = datetime.now(UTC)
     try:
         decision = await _decide(conn, command, now)
+        if decision.outcome.applied:
+            await repository.check_unique(conn, command.tenant_id, decision.writes)
     except ScimError as exc:
         decision = rejected(exc, kind, getattr(command, "resource_id", None))
     if decision.outcome.applied:
-        try:
-            async with conn.transaction():  # savepoint: a conflict rejects only this command
-                for write in decision.writes:
-                    await repository.save(conn, command.tenant_id, write)
-                await repository.append_events(conn, command.tenant_id, decision.events, now)
-        except asyncpg.UniqueViolationError as exc:
-            decision = rejected(_uniqueness(kind, exc), kind, decision.outcome.resource_id)
+        if isolate:
+            try:
+                async with conn.transaction():
+                    await _persist(conn, command, decision, now)
+            except asyncpg.UniqueViolationError as exc:
+                decision = rejected(_uniqueness(kind, exc), kind, decision.outcome.resource_id)
+            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
+                    asyncpg.ProgramLimitExceededError) as exc:
+                decision = rejected(InvalidValue(
+                    f"The resource could not be stored ({exc.sqlstate}): a value is too "
+                    "large or malformed"), kind, decision.outcome.resource_id)
+        else:
+            await _persist(conn, command, decision, now)
     outcome: Outcome = decision.outcome
     err = outcome.error
     await repository.finish_operation(
@@ -110,19 +122,49 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: dict[str, A
     return "applied" if err is None else "rejected"
 
 
+async def _persist(conn: asyncpg.Connection, command: Command, decision: Decision,
+                   now: datetime) -> None:
+    for write in decision.writes:
+        await repository.save(conn, command.tenant_id, write)
+    await repository.append_events(conn, command.tenant_id, decision.events, now)
+
+
 def _uniqueness(kind: str, exc: asyncpg.UniqueViolationError) -> ScimError:
     what = "userName" if kind == "User" else "displayName"
     return Uniqueness(f"{what} is already taken in this tenant")
 
 
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
+                asyncpg.ProgramLimitExceededError)
+
+
 async def apply_batch(pool: asyncpg.Pool, commands: list[tuple[Command, dict[str, Any]]],
                       on_status: Callable[[str], None] | None = None) -> None:
-    """Apply consecutive commands of one partition in one transaction, in order.
+    """Apply consecutive commands of one partition in ONE transaction, in order (group
+    commit), then wake the waiting gateways with one NOTIFY per batch.
 
-    Raises on database errors (transient): nothing of the batch is committed then.
+    If the batch fails on a data error (some command's data breaks a database rule), it is
+    redone command by command with savepoints, so that command alone is rejected.
+    Raises on connection-level errors (transient): nothing of the batch is kept then.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        for command, raw in commands:
-            status = await apply_one(conn, command, raw)
-            if on_status:
-                on_status(status)
+    async with pool.acquire() as conn:
+        try:
+            statuses = await _run(conn, commands, isolate=False)
+        except _DATA_ERRORS as exc:
+            log.warning("batch of %d hit %s; isolating commands", len(commands),
+                        type(exc).__name__)
+            statuses = await _run(conn, commands, isolate=True)
+    if on_status:
+        for status in statuses:
+            on_status(status)
+
+
+async def _run(conn: asyncpg.Connection, commands: list[tuple[Command, dict[str, Any]]], *,
+               isolate: bool) -> list[str]:
+    async with conn.transaction():
+        statuses = [await apply_one(conn, command, raw, isolate=isolate)
+                    for command, raw in commands]
+        await repository.notify_outcomes(conn, [c.command_id for c, _ in commands])
+        if any(s == "applied" for s in statuses):
+            await conn.execute("SELECT pg_notify($1, '')", repository.OUTBOX_CHANNEL)
+    return statuses

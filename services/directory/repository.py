@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from dsync.messages.events import DraftEvent, seal
+from dsync.scim.errors import Uniqueness
 from dsync_services.directory.decisions import (
     MembersChange,
     RemoveResource,
@@ -45,7 +46,32 @@ async def finish_operation(conn: asyncpg.Connection, *, op_id: UUID, status: str
         " reason_code = $4, detail = $5, response = $6, retryable = false,"
         " attempts = attempts + 1, completed_at = now() WHERE id = $1",
         op_id, status, resource_id, reason_code, detail, response)
-    await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL, str(op_id))
+
+
+async def notify_outcomes(conn: asyncpg.Connection, op_ids: list[UUID]) -> None:
+    """Wake gateways waiting on these operations (delivered at commit). Payload: ids
+    joined by commas, chunked under PostgreSQL's 8000-byte NOTIFY limit."""
+    ids = [str(i) for i in op_ids]
+    for start in range(0, len(ids), 200):
+        await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL,
+                           ",".join(ids[start:start + 200]))
+
+
+async def check_unique(conn: asyncpg.Connection, tenant_id: UUID,
+                       writes: tuple[object, ...]) -> None:
+    """Raise Uniqueness when a saved user's userName (or group's displayName) is taken by
+    another resource of the tenant (case-insensitive). The unique indexes stay the
+    last line of defence."""
+    for w in writes:
+        if not isinstance(w, SaveResource):
+            continue
+        table, column, attr = (("users", "user_name", "userName") if w.resource_type == "User"
+                               else ("groups", "display_name", "displayName"))
+        taken = await conn.fetchval(
+            f"SELECT 1 FROM {table} WHERE tenant_id = $1 AND lower({column}) = lower($2)"  # noqa: S608
+            " AND id <> $3", tenant_id, w.doc[attr], w.id)
+        if taken:
+            raise Uniqueness(f"{attr} {w.doc[attr]!r} is already taken in this tenant")
 
 
 async def load(conn: asyncpg.Connection, resource_type: str, tenant_id: UUID,
@@ -120,7 +146,6 @@ async def append_events(conn: asyncpg.Connection, tenant_id: UUID,
         "INSERT INTO outbox (tenant_id, sequence, event) VALUES ($1, $2, $3)",
         [(tenant_id, first + i, seal(e, tenant_id=tenant_id, sequence=first + i, time=now))
          for i, e in enumerate(events)])
-    await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
 
 
 def dumps(value: Any) -> str:

@@ -1,23 +1,34 @@
-"""The fanout service process. For now it logs the events it receives."""
+"""The fanout service process: webhooks for every tenant (CONTRACT §5).
+
+Three loops in one process: the `dsync.events` consumer (group `dsync-fanout`) that turns
+each event into deliveries exactly once (enqueue.py), the delivery worker that sends them
+(delivery_worker.py), and the delivery-log retention loop (cleanup.py).
+"""
 from __future__ import annotations
 
-import logging
-
-import asyncpg
-
 from dsync.event_service import run_event_service
-from dsync.messages.events import CloudEvent
 from dsync.service_runtime import ServiceRuntime
-
-log = logging.getLogger(__name__)
-
-
-def _apply(_: ServiceRuntime):  # type: ignore[no-untyped-def]
-    async def apply(conn: asyncpg.Connection, event: CloudEvent) -> None:
-        log.info("received %s seq=%d", event.type, event.sequence,
-                 extra={"tenant_id": event.tenantid, "event_id": event.id})
-    return apply
+from dsync_services.fanout.cleanup import cleanup_loop
+from dsync_services.fanout.delivery_worker import DeliveryWorker
+from dsync_services.fanout.enqueue import Enqueuer
+from dsync_services.fanout.metrics import FanoutMetrics
+from dsync_services.fanout.sender import Sender
+from dsync_services.fanout.settings import WebhookSettings
 
 
 async def main() -> None:
-    await run_event_service("fanout", _apply)
+    settings = WebhookSettings()
+    metrics = FanoutMetrics()
+    enqueuer = Enqueuer(metrics)
+
+    async def deliver(rt: ServiceRuntime) -> None:
+        async with Sender(settings) as sender:
+            worker = DeliveryWorker(rt.pool, rt.postgres.database_url, settings, sender,
+                                    metrics)
+            await worker.run(rt.stop)
+
+    async def retain(rt: ServiceRuntime) -> None:
+        await cleanup_loop(rt.pool, settings, metrics, rt.stop)
+
+    await run_event_service("fanout", lambda _: enqueuer.apply, registry=metrics.registry,
+                            extra_tasks=(deliver, retain))

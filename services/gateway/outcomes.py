@@ -46,9 +46,10 @@ class OutcomeWaiter:
             await self._listener.close()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        fut = self._pending.get(payload)
-        if fut is not None and not fut.done():
-            fut.set_result(None)
+        for op_id in payload.split(","):
+            fut = self._pending.get(op_id)
+            if fut is not None and not fut.done():
+                fut.set_result(None)
 
     def register(self, op_id: UUID) -> asyncio.Future[None]:
         """Call before publishing the command, so a fast outcome is not missed."""

@@ -15,10 +15,8 @@ from dsync_services.gateway.writes import new_command, prechecked, resource_id, 
 
 async def create_user(request: web.Request) -> web.Response:
     body = await read_json(request)
-    doc = await prechecked(request, "User",
-                           lambda: logic.validate_resource(body, "User", existing=None)[0])
-    del doc
-    return await submit(request, new_command(CreateUser, request, resource=body), "User")
+    doc = await prechecked(request, "User", lambda: logic.command_resource(body, "User"))
+    return await submit(request, new_command(CreateUser, request, resource=doc), "User")
 
 
 async def get_user_handler(request: web.Request) -> web.Response:
@@ -33,8 +31,8 @@ async def get_user_handler(request: web.Request) -> web.Response:
 async def replace_user(request: web.Request) -> web.Response:
     uid = resource_id(request)
     body = await read_json(request)
-    await prechecked(request, "User", lambda: logic.validate_resource(body, "User", existing=None))
-    return await submit(request, new_command(ReplaceUser, request, resource_id=uid, resource=body,
+    doc = await prechecked(request, "User", lambda: logic.command_resource(body, "User"))
+    return await submit(request, new_command(ReplaceUser, request, resource_id=uid, resource=doc,
                                              if_match=request.headers.get("If-Match")), "User")
 
 

@@ -1,23 +1,25 @@
-"""The roles service process. For now it logs the events it receives."""
+"""The roles service process: maintains each user's effective roles from `dsync.events`
+and applies mapping changes queued by the admin API (see handlers, mapping_worker)."""
 from __future__ import annotations
 
-import logging
-
-import asyncpg
-
-from dsync.event_service import run_event_service
-from dsync.messages.events import CloudEvent
 from dsync.service_runtime import ServiceRuntime
-
-log = logging.getLogger(__name__)
-
-
-def _apply(_: ServiceRuntime):  # type: ignore[no-untyped-def]
-    async def apply(conn: asyncpg.Connection, event: CloudEvent) -> None:
-        log.info("received %s seq=%d", event.type, event.sequence,
-                 extra={"tenant_id": event.tenantid, "event_id": event.id})
-    return apply
+from dsync_services.roles.event_loop import TrackedHandler, run_tracked_service
+from dsync_services.roles.handlers import TYPES, RolesEvents
+from dsync_services.roles.mapping_worker import MappingWorker
+from dsync_services.roles.metrics import RolesMetrics
 
 
 async def main() -> None:
-    await run_event_service("roles", _apply)
+    metrics = RolesMetrics()
+    events = RolesEvents(metrics)
+
+    def make_handler(rt: ServiceRuntime) -> TrackedHandler:
+        async def on_failure(event, exc):  # type: ignore[no-untyped-def]
+            await events.on_failure(event, exc, rt.pool)
+        return TrackedHandler(rt.pool, rt.name, events.apply, TYPES, on_failure,
+                              events.on_applied)
+
+    async def worker(rt: ServiceRuntime) -> None:
+        await MappingWorker(rt.pool, rt.postgres.database_url, metrics).run(rt.stop)
+
+    await run_tracked_service("roles", metrics.registry, make_handler, (worker,))

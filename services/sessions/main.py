@@ -1,23 +1,21 @@
-"""The sessions service process. For now it logs the events it receives."""
+"""The sessions service process: revokes a user's sessions after the directory deactivated
+or deleted it (see handlers). Issuing and introspection are served by the gateway."""
 from __future__ import annotations
 
-import logging
-
-import asyncpg
-
-from dsync.event_service import run_event_service
-from dsync.messages.events import CloudEvent
 from dsync.service_runtime import ServiceRuntime
-
-log = logging.getLogger(__name__)
-
-
-def _apply(_: ServiceRuntime):  # type: ignore[no-untyped-def]
-    async def apply(conn: asyncpg.Connection, event: CloudEvent) -> None:
-        log.info("received %s seq=%d", event.type, event.sequence,
-                 extra={"tenant_id": event.tenantid, "event_id": event.id})
-    return apply
+from dsync_services.roles.event_loop import TrackedHandler, run_tracked_service
+from dsync_services.sessions.handlers import TYPES, SessionEvents
+from dsync_services.sessions.metrics import SessionsMetrics
 
 
 async def main() -> None:
-    await run_event_service("sessions", _apply)
+    metrics = SessionsMetrics()
+    events = SessionEvents(metrics)
+
+    def make_handler(rt: ServiceRuntime) -> TrackedHandler:
+        async def on_failure(event, exc):  # type: ignore[no-untyped-def]
+            await events.on_failure(event, exc, rt.pool)
+        return TrackedHandler(rt.pool, rt.name, events.apply, TYPES, on_failure,
+                              events.on_applied)
+
+    await run_tracked_service("sessions", metrics.registry, make_handler)

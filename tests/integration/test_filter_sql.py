@@ -13,10 +13,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dsync.scim import errors
 from dsync.scim.filter import compile_filter, compile_sort
 from dsync.scim.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
+from dsync_testkit.plugin import Servers, fresh_database
 
 TENANT = uuid.UUID("00000000-0000-0000-0000-00000000000a")
 OTHER_TENANT = uuid.UUID("00000000-0000-0000-0000-00000000000b")
@@ -76,9 +79,7 @@ async def _insert_user(conn: asyncpg.Connection, tenant: uuid.UUID, u: dict[str,
         json.dumps(doc), u["created"], u["created"] + timedelta(hours=1))
 
 
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
+async def _seed(connection: asyncpg.Connection) -> None:
     for u in USERS:
         await _insert_user(connection, TENANT, u)
     # Same people in another tenant: never visible, and never joined through group_members.
@@ -93,6 +94,13 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
                                  TENANT, gid, mid, kind)
     await connection.execute("INSERT INTO group_members VALUES ($1, $2, $3, 'User')",
                              OTHER_TENANT, EMPTY, _uid(901))
+
+
+@pytest.fixture(scope="module")
+async def conn(servers: Servers) -> AsyncIterator[asyncpg.Connection]:
+    """One seeded database for the whole module: these tests only read."""
+    connection = await asyncpg.connect(await fresh_database(servers))
+    await _seed(connection)
     yield connection
     await connection.close()
 
@@ -262,7 +270,15 @@ async def test_paging_is_stable_with_many_ties(conn: asyncpg.Connection) -> None
     assert pages[0] == JSMITH                            # false sorts before true
 
 
-async def test_username_eq_uses_the_tenant_username_index(conn: asyncpg.Connection) -> None:
+async def test_username_eq_uses_the_tenant_username_index(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await _explain_username_eq(conn)
+    finally:
+        await conn.close()
+
+
+async def _explain_username_eq(conn: asyncpg.Connection) -> None:
     rows = [(TENANT, uuid.uuid4(), f"user{i}", json.dumps({"userName": f"user{i}"}), T0)
             for i in range(3000)]
     await conn.executemany(
@@ -274,3 +290,35 @@ async def test_username_eq_uses_the_tenant_username_index(conn: asyncpg.Connecti
                             f"{fragment.sql}", TENANT, *fragment.params)
     text = "\n".join(row[0] for row in plan)
     assert "users_tenant_user_name" in text, text
+
+
+_PATHS = ["userName", "displayName", "externalId", "id", "active", "title", "name.givenName",
+          "name", "emails", "emails.value", "emails.primary", "groups", "groups.value",
+          "groups.type", "members.value", "members.display", "meta.created", "meta.version",
+          "schemas", f"{ENT}:department", f"{ENT}:manager", "nope"]
+_VALUES = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=8)
+    .map(json.dumps),
+    st.sampled_from(["true", "false", "null", "7", '"2011-05-13T04:42:34Z"', f'"{BOB}"',
+                     '"W/\\"1\\""', '"%"', '"_"', '"!"', '"\'"']))
+_LEAF = st.one_of(
+    st.tuples(st.sampled_from(_PATHS),
+              st.sampled_from(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"]), _VALUES)
+    .map(" ".join),
+    st.sampled_from(_PATHS).map(lambda p: f"{p} pr"))
+_FILTERS = st.recursive(_LEAF, lambda c: st.one_of(
+    st.tuples(c, st.sampled_from([" and ", " or "]), c).map("".join),
+    c.map(lambda x: f"not ({x})"),
+    st.tuples(st.sampled_from(["emails", "groups", "members", "name", "meta", "schemas"]), c)
+    .map(lambda t: f"{t[0]}[{t[1]}]")), max_leaves=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_FILTERS, kind=st.sampled_from(["User", "Group"]))
+async def test_generated_filters_never_cause_database_errors(conn: asyncpg.Connection,
+                                                             text: str, kind: str) -> None:
+    """Whatever compiles runs: no type, cast or encoding error reaches PostgreSQL (a 500)."""
+    try:
+        await _ids(conn, "users" if kind == "User" else "groups", text, kind)
+    except errors.InvalidFilter:
+        pass

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dsync.scim.errors import InvalidPath, InvalidValue, Mutability, NoTarget, ScimError
-from dsync.scim.resources import PatchOp, apply_patch, normalize_patch
+from dsync.scim.resources import MemberRef, PatchOp, apply_patch, normalize_patch, validate_resource
 from dsync.scim.schema import ENTERPRISE_SCHEMA, PATCH_SCHEMA, USER_SCHEMA
 
 GOLDEN = Path(__file__).parent / "golden" / "patch"
@@ -20,7 +22,8 @@ E = ENTERPRISE_SCHEMA
 def _delta_as_json(delta: Any) -> dict[str, Any] | None:
     if delta is None:
         return None
-    refs = lambda items: [{"value": r.value, "type": r.type} for r in items]  # noqa: E731
+    def refs(items: list[MemberRef]) -> list[dict[str, Any]]:
+        return [{"value": r.value, "type": r.type} for r in items]
     return {"add": refs(delta.add), "remove": sorted(delta.remove),
             "replace": None if delta.replace is None else refs(delta.replace),
             "remove_all": delta.remove_all}
@@ -115,7 +118,8 @@ def test_urn_path_with_sub_attribute() -> None:
 
 def test_paths_are_case_insensitive() -> None:
     result = patch(USER, {"op": "replace", "path": "NAME.GIVENNAME", "value": "Babs"},
-                   {"op": "replace", "path": 'EMAILS[TYPE EQ "WORK"].VALUE', "value": "n@w.example"})
+                   {"op": "replace", "path": 'EMAILS[TYPE EQ "WORK"].VALUE',
+                    "value": "n@w.example"})
     assert result.doc["name"]["givenName"] == "Babs"
     assert result.doc["emails"][0]["value"] == "n@w.example"
 
@@ -267,3 +271,52 @@ def test_apply_accepts_pathless_ops_built_directly() -> None:
 def test_no_change_reports_nothing() -> None:
     result = patch(USER, {"op": "replace", "path": "active", "value": True})
     assert result.changed == {} and result.doc == USER
+
+
+# ---- property: any operations either apply or raise a ScimError -------------------------
+
+RICH_USER = json.loads((GOLDEN / "rfc7644-3.5.2.3-replace-pathless.json").read_text())["doc"]
+GROUP_DOC = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g"}
+PATHS = st.sampled_from([
+    "active", "userName", "displayName", "nickName", "name", "name.givenName", "emails",
+    "emails.value", "emails.primary", 'emails[type eq "work"]', 'emails[type eq "work"].value',
+    'emails[primary eq true].primary', 'emails[value gt "a" or not (display pr)]',
+    'addresses[type eq "work"].streetAddress', 'addresses[type eq "home"]', "members",
+    'members[value eq "a"]', 'members[value eq "a" or value eq "b"]', f"{E}:manager",
+    f"{E}:manager.value", f"{E}:manager.displayName", E, f"{E}:department",
+    f"{USER_SCHEMA}:name.familyName", "id", "meta.created", "groups", "password", "schemas",
+    "externalId", "x509Certificates", 'phoneNumbers[type eq "mobile"].value',
+    "urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "urn:x:y:z:attr",
+]) | st.text(max_size=12)
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+           | st.sampled_from(["True", "false", "work", "home", "a", "b"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+    st.sampled_from(["value", "type", "primary", "display", "givenName", "familyName",
+                     "active", "id", "displayName", "members", "department", "manager",
+                     "streetAddress", f"{E}:department", "name.givenName", E, "$ref"])
+    | st.text(max_size=5), inner, max_size=4), max_leaves=12)
+OP_DICTS = st.fixed_dictionaries(
+    {"op": st.sampled_from(["add", "replace", "remove", "Replace"])},
+    optional={"path": PATHS, "value": VALUES})
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_ops=st.lists(OP_DICTS, min_size=1, max_size=4),
+       target=st.sampled_from([("User", RICH_USER), ("User", USER), ("Group", GROUP_DOC)]))
+def test_property_apply_patch_raises_only_scim_errors(
+        raw_ops: list[dict[str, Any]], target: tuple[str, dict[str, Any]]) -> None:
+    resource_type, doc = target
+    before = copy.deepcopy(doc)
+    try:
+        ops = normalize_patch({"Operations": raw_ops})
+    except ScimError:
+        ops = [PatchOp(o["op"].lower(), o.get("path") if isinstance(o.get("path"), str)
+                       else None, o.get("value")) for o in raw_ops]
+    try:
+        result = apply_patch(doc, ops, resource_type)
+    except ScimError:
+        assert doc == before
+        return
+    assert doc == before
+    # the result is itself a valid stored document, exactly as validation would store it
+    assert validate_resource(result.doc, resource_type, existing=doc)[0] == result.doc

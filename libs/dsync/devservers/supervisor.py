@@ -38,7 +38,7 @@ class Supervisor:
     env: dict[str, str]
     run_dir: Path
     log_dir: Path | None = None
-    services: tuple[str, ...] = SERVICES
+    services: tuple[str, ...] = field(default_factory=lambda: SERVICES)
     per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     restart_delay_s: float = 0.5
     _managed: dict[str, Managed] = field(default_factory=dict)

@@ -1,56 +1,54 @@
-"""Facade over the SCIM resource rules (validation, PATCH engine, dialects).
-
-The directory and gateway call these names; the implementation lives in focused modules.
+"""Facade over the SCIM resource rules (dialects, validation, PATCH engine) used by the
+gateway (early checks) and the directory (decisions). Implementation: `dsync.scim.resources`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from dsync.scim.errors import InvalidSyntax, InvalidValue
-from dsync.scim.schema import CORE_SCHEMA
+from dsync.scim.errors import InvalidSyntax
+from dsync.scim.resources import (
+    MemberRef,
+    MembersDelta,
+    PatchOp,
+    PatchResult,
+    apply_patch,
+    diff_previous,
+    normalize_patch,
+    normalize_resource,
+    patch_ops_from_dicts,
+)
+from dsync.scim.resources import validate_resource as _validate
 
 
-@dataclass(frozen=True)
-class PatchResult:
-    doc: dict[str, Any]
-    members: Any = None
-    changed: dict[str, Any] = field(default_factory=dict)
-
-
-def validate_resource(body: dict[str, Any], resource_type: str, *,
-                      existing: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+def validate_resource(body: Any, resource_type: str, *, existing: dict[str, Any] | None
+                      ) -> tuple[dict[str, Any], list[MemberRef] | None]:
+    """Normalise IdP dialects, then validate. Returns (doc to store, group members or None).
+    Raises ScimError."""
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object")
-    key = "userName" if resource_type == "User" else "displayName"
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue(f"'{key}' is required and must be a non-empty string")
-    doc = {k: v for k, v in body.items() if k not in ("id", "meta", "groups", "password", "members")}
-    doc.setdefault("schemas", [CORE_SCHEMA[resource_type]])
-    return doc, None
+    return _validate(normalize_resource(body, resource_type), resource_type, existing=existing)
 
 
-def parse_patch_ops(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return raw
-
-
-def apply_patch(doc: dict[str, Any], ops: list[dict[str, Any]], resource_type: str) -> PatchResult:
-    new = dict(doc)
-    for op in ops:
-        if op.get("op", "").lower() in ("replace", "add") and "path" not in op:
-            new.update(op.get("value") or {})
-        elif op.get("op", "").lower() in ("replace", "add"):
-            new[op["path"]] = op.get("value")
-    return PatchResult(new)
-
-
-def diff_previous(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    keys = set(old) | set(new)
-    return {k: old.get(k) for k in keys if old.get(k) != new.get(k)}
+def command_resource(body: Any, resource_type: str) -> dict[str, Any]:
+    """What a POST/PUT puts on Kafka: the validated doc (no password, no read-only
+    attributes), plus `members` for groups. Raises ScimError."""
+    doc, members = validate_resource(body, resource_type, existing=None)
+    if members is not None:
+        doc = {**doc, "members": [{"value": m.value, "type": m.type} for m in members]}
+    return doc
 
 
 def parse_patch_request(body: Any) -> list[dict[str, Any]]:
-    if not isinstance(body, dict) or not isinstance(body.get("Operations"), list):
-        raise InvalidSyntax("A PATCH body must be a PatchOp message with 'Operations'")
-    return list(body["Operations"])
+    """A PatchOp message as normalised operation dicts (the command's payload)."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax("A PATCH body must be a JSON object (a PatchOp message)")
+    return [op.as_dict() for op in normalize_patch(body)]
+
+
+def parse_patch_ops(raw: list[dict[str, Any]]) -> list[PatchOp]:
+    return patch_ops_from_dicts(raw)
+
+
+__all__ = ["MemberRef", "MembersDelta", "PatchOp", "PatchResult", "apply_patch",
+           "command_resource", "diff_previous", "parse_patch_ops", "parse_patch_request",
+           "validate_resource"]

@@ -196,7 +196,7 @@ class GroupMembers(Elements):
     """A group's `members`: rows of group_members (display joined only when used)."""
 
     alias: str
-    _joins: bool = field(default=False)
+    _joins: bool = field(default=False, init=False)
 
     def operand(self, sub: str | None) -> Operand:
         a = self.alias

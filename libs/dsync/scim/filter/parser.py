@@ -17,7 +17,6 @@ from dsync.scim import errors
 
 MAX_FILTER_BYTES = 10 * 1024
 
-_COLUMN = re.compile(r"at column (\d+)")
 _ATTR_PATH = re.compile(
     r"(?:(?P<uri>urn:[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9][A-Za-z0-9._-]*)*):)?"
     r"(?P<attr>\$?[A-Za-z][A-Za-z0-9$_-]*)(?:\.(?P<sub>\$?[A-Za-z][A-Za-z0-9$_-]*))?",
@@ -42,7 +41,7 @@ def parse_filter(text: str) -> FilterNode:
     try:
         return ScimFilter(text).ast
     except InvalidFilterException as exc:
-        raise errors.InvalidFilter(_detail(text, str(exc.detail or ""))) from None
+        raise errors.InvalidFilter(_detail(text, exc)) from None
     except (ValueError, TypeError, RecursionError) as exc:  # defensive: library internals
         raise errors.InvalidFilter(f"invalid filter: {exc}") from None
 
@@ -55,18 +54,31 @@ def parse_attr_path(text: str) -> AttrPath | None:
     return AttrPath(attr=match["attr"], sub_attr=match["sub"], uri=match["uri"])
 
 
-def _detail(text: str, detail: str) -> str:
-    found = _COLUMN.search(detail)
-    if found is None:
+_EXPECTED = {
+    "COMPARE_OP": "an operator (eq ne co sw ew gt ge lt le)", "PR": "pr", "_LBRACKET": "'['",
+    "STRING": "a value (string, number, true, false or null)", "ATTR_PATH": "an attribute",
+    "_LPAR": "'('", "_NOT": "not", "_AND": "and", "_OR": "or", "_RBRACKET": "']'",
+    "_RPAR": "')'", "SUB_ATTR": "a sub-attribute", "_DOT": "'.'",
+}
+
+
+def _detail(text: str, exc: Exception) -> str:
+    """Say where the filter breaks and what was expected there, from lark's error."""
+    cause, detail = exc.__cause__, str(getattr(exc, "detail", "") or "")
+    column = getattr(cause, "column", None)
+    if cause is None or not isinstance(column, int):
         return f"invalid filter: {detail or 'invalid syntax'}"
-    column = int(found.group(1))
-    rest = text[column - 1:column + 29]
-    word = re.match(r"[A-Za-z]+(?=\s)", rest)
-    if word and word[0].lower() not in _KEYWORDS and _ENDS_WITH_PATH.search(text[:column - 1]):
-        return f"the operator {word[0]!r} is not supported (column {column})"
-    near = f" near {rest!r}" if rest else " (unexpected end of filter)"
-    return f"invalid filter syntax at column {column}{near}"
+    expected = sorted(getattr(cause, "expected", None) or getattr(cause, "allowed", None) or ())
+    wanted = sorted({_EXPECTED.get(e, _EXPECTED["STRING"] if e in _VALUES else e.lower())
+                     for e in expected})
+    hint = f"; expected {' or '.join(wanted)}" if wanted else ""
+    token = getattr(cause, "token", None)
+    if token is not None and token.type == "$END":
+        return f"unexpected end of filter{hint}"
+    if token is not None and token.type == "ATTR_PATH" and "COMPARE_OP" in expected:
+        return f"the operator {str(token)!r} is not supported (column {column}){hint}"
+    near = text[column - 1:column + 19]
+    return f"invalid filter syntax at column {column} near {near!r}{hint}"
 
 
-_KEYWORDS = {"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "and", "or", "not"}
-_ENDS_WITH_PATH = re.compile(r"[A-Za-z0-9$_-]\s+$")
+_VALUES = {"FALSE", "NULL", "NUMBER", "STRING", "TRUE"}

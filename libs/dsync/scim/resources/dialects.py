@@ -115,7 +115,7 @@ def _place(catalog: Catalog, out: dict[str, Any], key: str, value: Any) -> None:
     if key.lower() == "schemas":
         out["schemas"] = _schemas_list(value, catalog.resource_type)
         return
-    split = split_urn(key)
+    split = split_urn(key) if key[:4].lower() == "urn:" else None
     if split is None:
         _put(out, catalog.top_attr, key, value)
         return

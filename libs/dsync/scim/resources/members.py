@@ -2,7 +2,7 @@
 
 Memberships are rows in their own table (a group can have 100,000 members), so members
 never live in the group's stored document; validation and PATCH hand them over as
-`MemberRef`s. `display` is readOnly (RFC 7643 §4.2) and is ignored; `$ref` is only used
+`MemberRef`s. `display` is readOnly in our catalog and is ignored; `$ref` is only used
 to infer `type` when `type` is absent.
 """
 from __future__ import annotations

@@ -1,16 +1,18 @@
 """Validation of a POST/PUT User or Group body into the document we store.
 
-Catalog-driven (measured ~10x faster than wrapping scim2-models, and it accepts what IdPs
-really send: scim2-models refuses `emails[].value` like `user@okta.local`, and accepts an
-empty `userName` or two primary emails). Run `dialects.normalize_resource` first.
+Catalog-driven rather than wrapping scim2-models 0.12: about 10x faster on a typical Okta
+user (~25-50k vs ~2.5-4k validations/s), and closer to what IdPs send - scim2-models
+refuses Okta's own sample email `test.user@okta.local` and unknown attributes, and accepts
+an empty `userName`, `schemas: []` and `"active": "yes"`. Run
+`dialects.normalize_resource` first.
 
 What is stored: the resource with canonical attribute names, the enterprise extension
 under its URN key, and `schemas` listing the core URN plus each extension present.
-Never stored: `id`, `meta`, `groups` (readOnly, ignored per RFC 7643 §7), `password`
-(writeOnly: accepted and dropped, never kept in clear), Group `members` (returned apart).
-Unknown attributes, unknown sub-attributes and unknown extension URNs are dropped
-silently (RFC 7644 §3.3 lets the provider ignore what it does not support; IdPs send
-custom attributes we do not serve and must not be refused for it).
+Never stored: `id`, `meta`, `groups` (readOnly: "SHALL be ignored", RFC 7644 §3.3 and
+§3.5.1), `password` (writeOnly: accepted and dropped, never kept in clear), Group
+`members` (returned apart). Unknown attributes, unknown sub-attributes and unknown
+extension URNs are dropped silently - a choice: IdPs send custom attributes we do not
+serve, and refusing them would stop provisioning (the IdP retries a 400 forever).
 """
 from __future__ import annotations
 
@@ -69,7 +71,8 @@ def validate_resource(
     """Validate a User or Group body -> (doc to store, members).
 
     `members` is None for a User and a list (possibly empty; first occurrence of each id
-    kept) for a Group: a PUT without `members` clears them (RFC 7644 §3.5.1). Pass
+    kept) for a Group: a PUT without `members` clears them (RFC 7644 §3.5.1 lets omitted
+    readWrite attributes be cleared). Pass
     `existing` (the stored doc) on PUT to enforce immutability.
 
     Raises InvalidSyntax (body not an object), InvalidValue (schemas, required attribute,

@@ -9,7 +9,7 @@ Cleaning rules, applied everywhere:
 - null means unassigned (RFC 7643 §2.5): a null attribute or sub-attribute is dropped,
   and so is an empty array or a complex value left with no sub-attributes.
 - unknown sub-attributes and readOnly sub-attributes (e.g. `manager.displayName`) in a
-  request are ignored (RFC 7643 §7: the service provider owns readOnly values).
+  request are ignored (readOnly values in a request "SHALL be ignored", RFC 7644 §3.3).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from dsync.scim.errors import InvalidValue
+from dsync.scim.errors import InvalidValue, ScimError
 from dsync.scim.schema import Attr
 
 _TYPE_WORDS = {
@@ -44,7 +44,7 @@ def json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _wrong(attr: Attr, value: Any, where: str) -> InvalidValue:
+def _wrong(attr: Attr, value: Any, where: str) -> ScimError:
     return InvalidValue(f"attribute '{where}' must be {_TYPE_WORDS[attr.type]}, "
                         f"got {json_type(value)}")
 

@@ -17,6 +17,9 @@ removing or nulling a required attribute (`userName`, Group `displayName`) -> Mu
 (RFC 7644 §3.5.2.2: "If an attribute is removed or becomes unassigned and is defined as
 a required attribute or a read-only attribute, the server SHALL return ... mutability").
 writeOnly `password` ops are accepted and dropped (never stored).
+
+Null values (RFC 7643 §2.5, null = unassigned): add/replace of null on a single-valued
+target unassigns it; add of null to a multi-valued attribute adds nothing.
 """
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from dsync.scim.errors import InvalidPath, InvalidValue, Mutability, NoTarget
-from dsync.scim.resources.catalog import Catalog, canonical_urn, catalog_for
+from dsync.scim.errors import InvalidValue, Mutability, NoTarget
+from dsync.scim.resources.catalog import Catalog, catalog_for
 from dsync.scim.resources.diff import diff_previous
 from dsync.scim.resources.patch.members import (
     MembersDelta,
@@ -34,8 +37,8 @@ from dsync.scim.resources.patch.members import (
 )
 from dsync.scim.resources.patch.multivalued import apply_multi
 from dsync.scim.resources.patch.ops import PatchOp, coerce_for_path, expand_pathless
-from dsync.scim.resources.patch.paths import AttrPath, parse_path
-from dsync.scim.resources.valuefilter import Node, bind
+from dsync.scim.resources.patch.paths import parse_path
+from dsync.scim.resources.patch.targets import Target, resolve_target
 from dsync.scim.resources.values import check_simple, check_value, json_type
 from dsync.scim.schema import Attr
 
@@ -51,48 +54,7 @@ class PatchResult:
     members: MembersDelta | None = None
 
 
-@dataclass(frozen=True)
-class _Target:
-    urn: str | None  # the extension holding the attribute; None: top level
-    attr: Attr | None  # None: the whole extension object
-    node: Node | None = None
-    sub: Attr | None = None
-
-
-def _resolve(path: AttrPath, catalog: Catalog, text: str) -> _Target | None:
-    urn = None
-    if path.urn is not None:
-        canonical = canonical_urn(path.urn, catalog.resource_type)
-        if canonical is None:
-            return None  # a schema we do not serve: ignored
-        extension = catalog.extension(path.urn)
-        if extension is None and canonical != catalog.core.id:
-            raise InvalidPath(f"'{canonical}' is not a schema of {catalog.resource_type}")
-        if extension is not None and path.attr is None:
-            return _Target(extension.id, None)
-        if path.attr is None:
-            raise InvalidPath(f"'{text}' names the core schema, not an attribute")
-        urn = extension.id if extension is not None else None
-        attr = extension.attr(path.attr) if extension is not None else catalog.top_attr(
-            path.attr)
-    else:
-        attr = catalog.top_attr(path.attr or "")
-    if attr is None:
-        raise InvalidPath(f"'{path.attr}' is not an attribute of {catalog.resource_type}")
-    sub = None
-    if path.sub is not None:
-        sub = attr.child(path.sub)
-        if sub is None:
-            raise InvalidPath(f"'{path.sub}' is not a sub-attribute of '{attr.name}'")
-    node = None
-    if path.filter is not None:
-        if not attr.multi or attr.type != "complex":
-            raise InvalidPath(f"'{attr.name}' is not multi-valued: it cannot be filtered")
-        node = bind(path.filter, attr)
-    return _Target(urn, attr, node, sub)
-
-
-def _check_mutability(op: PatchOp, target: _Target, container: dict[str, Any],
+def _check_mutability(op: PatchOp, target: Target, container: dict[str, Any],
                       value: Any) -> None:
     attr = target.attr
     assert attr is not None
@@ -151,7 +113,7 @@ def _apply_one(work: dict[str, Any], op: PatchOp, catalog: Catalog,
     path = parse_path(op.path)
     if path.urn is None and (path.attr or "").lower() == "schemas":
         return
-    target = _resolve(path, catalog, op.path)
+    target = resolve_target(path, catalog, op.path)
     if target is None:
         return
     value = coerce_for_path(path, op.value, catalog)
@@ -186,7 +148,7 @@ def _apply_one(work: dict[str, Any], op: PatchOp, catalog: Catalog,
         work[target.urn] = container
 
 
-def _apply_extension(work: dict[str, Any], op: PatchOp, value: Any, target: _Target,
+def _apply_extension(work: dict[str, Any], op: PatchOp, value: Any, target: Target,
                      catalog: Catalog, members: MembersDeltaBuilder | None) -> None:
     assert target.urn is not None
     if op.op == "remove" or (op.op == "replace" and value is None):

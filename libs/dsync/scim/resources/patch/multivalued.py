@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from dsync.scim.errors import InvalidValue, NoTarget
-from dsync.scim.resources.valuefilter import Node, equality_terms, matches
+from dsync.scim.resources.valuefilter import Node
+from dsync.scim.resources.valuematch import equality_terms, matches
 from dsync.scim.resources.values import check_one_primary, check_simple, check_single
 from dsync.scim.schema import Attr
 

@@ -1,0 +1,157 @@
+"""PostgreSQL reads and writes of the delivery worker.
+
+An endpoint's queue is owned by one worker at a time through a lease on its `webhooks`
+row (`lease_owner`, `lease_until`), claimed with `FOR UPDATE SKIP LOCKED`: workers in
+several fanout processes never deliver the same queue concurrently, and a crashed
+worker's queues are taken over when the lease expires (so a delivery may be sent twice;
+receivers dedupe by event id). The queue is read strictly in (sequence, id) order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+_QUEUED = "('pending', 'retrying')"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: UUID
+    tenant_id: UUID
+    url: str
+    secrets: tuple[str, ...]
+    """Newest first: the current secret, then the previous one during a rotation overlap."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    event_id: UUID
+    event_type: str
+    sequence: int
+    event_time: datetime
+    body: str
+    attempts: int
+    round_attempts: int
+    operation_id: UUID | None
+    due: bool
+
+
+async def claim_due(pool: asyncpg.Pool, owner: str, limit: int, lease_s: float) -> list[UUID]:
+    """Lease up to `limit` active endpoints whose queue head is due, longest-waiting first."""
+    rows = await pool.fetch(
+        "WITH heads AS ("
+        "  SELECT w.id, (SELECT d.next_attempt_at FROM webhook_deliveries d"
+        f"   WHERE d.webhook_id = w.id AND d.status IN {_QUEUED}"
+        "    ORDER BY d.sequence, d.id LIMIT 1) AS due_at"
+        "  FROM webhooks w WHERE w.status = 'active'"
+        "   AND (w.lease_until IS NULL OR w.lease_until < now())"
+        "), due AS ("
+        "  SELECT w.id FROM webhooks w JOIN heads h ON h.id = w.id"
+        "  WHERE h.due_at <= now() AND w.status = 'active'"
+        "   AND (w.lease_until IS NULL OR w.lease_until < now())"
+        "  ORDER BY h.due_at LIMIT $2 FOR UPDATE OF w SKIP LOCKED"
+        ") UPDATE webhooks w SET lease_owner = $1,"
+        "  lease_until = now() + make_interval(secs => $3)"
+        " FROM due WHERE w.id = due.id RETURNING w.id", owner, limit, lease_s)
+    return [r["id"] for r in rows]
+
+
+async def seconds_to_next_retry(pool: asyncpg.Pool) -> float | None:
+    """Seconds until the earliest retry still in the future of an active endpoint, if any."""
+    value = await pool.fetchval(
+        "SELECT EXTRACT(EPOCH FROM min(d.next_attempt_at) - now()) FROM webhook_deliveries d"
+        " JOIN webhooks w ON w.id = d.webhook_id"
+        " WHERE d.status = 'retrying' AND d.next_attempt_at > now() AND w.status = 'active'")
+    return None if value is None else max(0.0, float(value))
+
+
+async def lease_batch(pool: asyncpg.Pool, webhook_id: UUID, owner: str, lease_s: float,
+                      limit: int) -> tuple[Endpoint, list[Delivery]] | None:
+    """Renew the lease and read the next `limit` queued deliveries in order.
+
+    None when the lease is no longer ours or the endpoint was paused or deleted.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "UPDATE webhooks SET lease_until = now() + make_interval(secs => $3)"
+            " WHERE id = $1 AND lease_owner = $2 AND status = 'active'"
+            " RETURNING id, tenant_id, url, secret, CASE WHEN previous_secret_expires_at"
+            " > now() THEN previous_secret END AS previous_secret",
+            webhook_id, owner, lease_s)
+        if row is None:
+            return None
+        rows = await conn.fetch(
+            "SELECT id, event_id, event_type, sequence, event_time, body, attempts,"
+            " round_attempts, operation_id, next_attempt_at <= now() AS due"
+            f" FROM webhook_deliveries WHERE webhook_id = $1 AND status IN {_QUEUED}"
+            " ORDER BY sequence, id LIMIT $2", webhook_id, limit)
+    secrets = (row["secret"],) + ((row["previous_secret"],) if row["previous_secret"] else ())
+    endpoint = Endpoint(row["id"], row["tenant_id"], row["url"], secrets)
+    return endpoint, [Delivery(**dict(r)) for r in rows]
+
+
+async def release(pool: asyncpg.Pool, webhook_id: UUID, owner: str) -> None:
+    """Give the endpoint's lease back (no-op when it is no longer ours)."""
+    await pool.execute("UPDATE webhooks SET lease_owner = NULL, lease_until = NULL"
+                       " WHERE id = $1 AND lease_owner = $2", webhook_id, owner)
+
+
+async def record_attempt(pool: asyncpg.Pool, endpoint: Endpoint, delivery: Delivery, *,
+                         started_at: datetime, outcome: str, status_code: int | None,
+                         latency_ms: float, error: str | None, status: str, delay_s: float,
+                         operation_status: str, detail: str) -> bool:
+    """Log one attempt and move the delivery on, in one transaction.
+
+    `status` is `delivered`, `retrying` (next attempt after `delay_s`) or `dead` (the endpoint
+    is paused too). A failed attempt creates or updates the delivery's row in the operations
+    ledger (kind `webhook_delivery`); a success after failures marks it `applied`.
+    Returns False when the delivery no longer exists (endpoint deleted meanwhile).
+    """
+    failed = outcome != "ok"
+    async with pool.acquire() as conn, conn.transaction():
+        op_id = delivery.operation_id
+        if op_id is None and failed:
+            op_id = await conn.fetchval(
+                "INSERT INTO operations (id, tenant_id, kind, method, path, resource_type,"
+                " resource_id, status, command) VALUES (gen_random_uuid(), $1,"
+                " 'webhook_delivery', 'POST', $2, 'Webhook', $3, 'failed', $4) RETURNING id",
+                endpoint.tenant_id, _redacted(endpoint.url), endpoint.id,
+                {"webhook_id": str(endpoint.id), "event_id": str(delivery.event_id),
+                 "event_type": delivery.event_type, "sequence": delivery.sequence})
+        found = await conn.fetchval(
+            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1,"
+            " round_attempts = round_attempts + 1, last_status_code = $3,"
+            " last_error = COALESCE($4, last_error), operation_id = $5,"
+            " next_attempt_at = now() + make_interval(secs => $6), updated_at = now(),"
+            " delivered_at = CASE WHEN $2 = 'delivered' THEN now() END"
+            " WHERE id = $1 RETURNING id", delivery.id, status, status_code, error, op_id,
+            delay_s)
+        if found is None:
+            return False
+        await conn.execute(
+            "INSERT INTO webhook_attempts (delivery_id, webhook_id, attempt, started_at,"
+            " latency_ms, status_code, outcome, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            delivery.id, endpoint.id, delivery.attempts + 1, started_at, latency_ms,
+            status_code, outcome, error)
+        if op_id is not None:
+            await conn.execute(
+                "UPDATE operations SET status = $2, reason_code = COALESCE($3, reason_code),"
+                " retryable = $4, attempts = attempts + 1, detail = $5,"
+                " completed_at = CASE WHEN $2 = 'failed' THEN NULL ELSE now() END"
+                " WHERE id = $1", op_id, operation_status, outcome if failed else None,
+                operation_status != "applied" and outcome != "ssrf_refused", detail)
+        if status == "dead":
+            await conn.execute(
+                "UPDATE webhooks SET status = 'paused', paused_at = now(), updated_at = now(),"
+                " paused_reason = $2 WHERE id = $1", endpoint.id,
+                f"delivery of event {delivery.event_id} is dead: {error}")
+    return True
+
+
+def _redacted(url: str) -> str:
+    """The URL without query and fragment (they may hold receiver-side tokens)."""
+    return url.split("?", 1)[0].split("#", 1)[0]

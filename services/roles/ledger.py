@@ -1,0 +1,63 @@
+"""Asynchronous side effects as rows of the operations ledger (CONTRACT §3, §4).
+
+Kinds: `role_recomputation` (roles service) and `session_revocation` (sessions service).
+An effect caused by an event gets a deterministic id, uuid5(kind, event id), so the row
+recorded when it failed is the row later marked applied, whoever retries it. `received_at`
+is the event's time (when the SCIM answer went out), so `completed_at - received_at` is
+the effect's lag. Shared by the roles and sessions services (candidate for libs/dsync).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid5
+
+import asyncpg
+
+_NAMESPACE = UUID("6d1f0c3e-8f0b-4a43-9a55-0b8e6e2c7a10")
+MAX_ATTEMPTS = 8
+WORK_CHANNEL = "dsync_access_work"
+"""NOTIFY payload `<kind>`: an `accepted` operation of that kind is waiting."""
+OUTCOME_CHANNEL = "dsync_outcomes"
+"""NOTIFY payload `<operation id>` when it is applied (the gateway's OutcomeWaiter)."""
+
+
+def effect_id(kind: str, event_id: str | UUID) -> UUID:
+    """The operation id of the `kind` effect of one event."""
+    return uuid5(_NAMESPACE, f"{kind}:{event_id}")
+
+
+async def record_applied(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UUID,
+                         kind: str, path: str, resource_type: str, resource_id: UUID | None,
+                         received_at: datetime, detail: str | None = None) -> None:
+    """Insert or complete an operation as `applied` (in the caller's transaction)."""
+    await conn.execute(
+        "INSERT INTO operations (id, tenant_id, kind, method, path, resource_type, resource_id,"
+        " status, attempts, detail, received_at, completed_at)"
+        " VALUES ($1, $2, $3, 'EVENT', $4, $5, $6, 'applied', 1, $7, $8, now())"
+        " ON CONFLICT (id) DO UPDATE SET status = 'applied', reason_code = NULL,"
+        " retryable = false, attempts = operations.attempts + 1, detail = $7,"
+        " completed_at = now()",
+        op_id, tenant_id, kind, path, resource_type, resource_id, detail, received_at)
+    await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL, str(op_id))
+
+
+async def record_failure(pool: asyncpg.Pool, *, op_id: UUID, tenant_id: UUID, kind: str,
+                         path: str, resource_type: str, resource_id: UUID | None,
+                         received_at: datetime, error: BaseException) -> None:
+    """Record (in its own transaction) that an attempt failed: `failed`, retryable, with
+    the attempt counted; `dead` after MAX_ATTEMPTS. Never raises on a database error."""
+    detail = f"{type(error).__name__}: {error}"[:500]
+    try:
+        await pool.execute(
+            "INSERT INTO operations (id, tenant_id, kind, method, path, resource_type,"
+            " resource_id, status, reason_code, retryable, attempts, detail, received_at,"
+            " completed_at) VALUES ($1, $2, $3, 'EVENT', $4, $5, $6, 'failed', 'internal',"
+            " true, 1, $7, $8, now())"
+            " ON CONFLICT (id) DO UPDATE SET reason_code = 'internal', detail = $7,"
+            " attempts = operations.attempts + 1, completed_at = now(),"
+            " status = CASE WHEN operations.attempts + 1 >= $9 THEN 'dead' ELSE 'failed' END,"
+            " retryable = operations.attempts + 1 < $9",
+            op_id, tenant_id, kind, path, resource_type, resource_id, detail, received_at,
+            MAX_ATTEMPTS)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        pass

@@ -1,0 +1,70 @@
+"""What the sessions service does with deprovisioning events.
+
+`user.deactivated` revokes the sessions issued before the deactivation; `user.deleted`
+revokes all of them. In one transaction (with the consumed-event row): the sessions are
+revoked, one `session.revoked` event per session goes to the outbox, and the effect is
+recorded in the ledger as a `session_revocation` operation (id derived from the event id,
+`received_at` = event time). The deprovisioning lag is observed after commit.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+from dsync.messages.events import CloudEvent, DraftEvent
+from dsync_services.directory.repository import append_events
+from dsync_services.roles import ledger
+from dsync_services.sessions import repository as repo
+from dsync_services.sessions.metrics import SessionsMetrics
+from dsync_services.sessions.model import revocation_for
+
+KIND = "session_revocation"
+TYPES = frozenset({"user.deactivated", "user.deleted"})
+
+
+def _ledger_fields(event: CloudEvent, user_id: UUID | None) -> dict[str, object]:
+    return {"op_id": ledger.effect_id(KIND, event.id), "tenant_id": UUID(event.tenantid),
+            "kind": KIND, "path": f"/Users/{event.subject}/sessions", "resource_type": "User",
+            "resource_id": user_id, "received_at": event.time}
+
+
+class SessionEvents:
+    """`apply`, `on_failure` and `on_applied` hooks for TrackedHandler."""
+
+    def __init__(self, metrics: SessionsMetrics) -> None:
+        self.metrics = metrics
+
+    async def apply(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
+        """Revoke and record, in the caller's transaction. Raises on database errors."""
+        revocation = revocation_for(event)
+        if revocation is None:
+            return
+        tenant_id = UUID(event.tenantid)
+        revoked = await repo.revoke(conn, tenant_id, revocation)
+        await append_events(conn, tenant_id, [
+            DraftEvent(type="session.revoked", subject=str(sid),
+                       data={"session_id": str(sid), "user_id": str(revocation.user_id),
+                             "reason": revocation.reason})
+            for sid in revoked], datetime.now(UTC))
+        await ledger.record_applied(conn, detail=f"{len(revoked)} sessions revoked",
+                                    **_ledger_fields(event, revocation.user_id))  # type: ignore[arg-type]
+        self.metrics.revoked.labels(revocation.reason).inc(len(revoked))
+
+    async def on_failure(self, event: CloudEvent, exc: BaseException, pool: asyncpg.Pool) -> None:
+        revocation = revocation_for(event)
+        if revocation is None:
+            return
+        await ledger.record_failure(pool, error=exc,
+                                    **_ledger_fields(event, revocation.user_id))  # type: ignore[arg-type]
+        self.metrics.operations.labels("failed").inc()
+
+    def on_applied(self, event: CloudEvent) -> None:
+        self.metrics.events.labels(event.type).inc()
+        revocation = revocation_for(event)
+        if revocation is None:
+            return
+        self.metrics.operations.labels("applied").inc()
+        lag = (datetime.now(UTC) - event.time).total_seconds()
+        self.metrics.deprovisioning_lag.labels(revocation.reason).observe(max(lag, 0.0))

@@ -1,0 +1,60 @@
+"""PostgreSQL reads and writes of sessions, for the sessions service (revocation) and the
+gateway (issuing, introspection). Every function runs on the connection it is given."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from dsync_services.sessions.model import NewSession, Revocation
+
+INTROSPECT_SQL = """
+SELECT s.id, s.tenant_id, s.user_id, s.created_at, s.expires_at, s.revoked_at,
+       s.user_version, u.active, f.min_version, a.roles
+  FROM sessions s
+  LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+  LEFT JOIN user_session_floors f ON f.tenant_id = s.tenant_id AND f.user_id = s.user_id
+  LEFT JOIN user_access a ON a.tenant_id = s.tenant_id AND a.user_id = s.user_id
+ WHERE s.token_hash = $1
+"""
+
+_REVOKE = """
+UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+ WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL
+   AND ($4 OR user_version < COALESCE(
+        (SELECT min_version FROM user_session_floors WHERE tenant_id = $1 AND user_id = $2),
+        9223372036854775807))
+RETURNING id
+"""
+
+
+async def introspection_row(conn: asyncpg.Connection | asyncpg.Pool,
+                            digest: bytes) -> dict[str, Any] | None:
+    """Everything introspection needs about a token, in one round trip (current state)."""
+    row = await conn.fetchrow(INTROSPECT_SQL, digest)
+    return dict(row) if row is not None else None
+
+
+async def lock_user_for_session(conn: asyncpg.Connection, tenant_id: UUID,
+                                user_id: UUID) -> asyncpg.Record | None:
+    """The user's `active` and `version`, share-locked until the transaction ends, so a
+    concurrent deactivation commits either before (we see it) or after our session."""
+    return await conn.fetchrow("SELECT active, version FROM users WHERE tenant_id = $1"
+                               " AND id = $2 FOR SHARE", tenant_id, user_id)
+
+
+async def insert_session(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID,
+                         user_version: int, session: NewSession) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (id, tenant_id, user_id, token_hash, user_version, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)", session.id, tenant_id, user_id,
+        session.token_hash, user_version, session.expires_at)
+
+
+async def revoke(conn: asyncpg.Connection, tenant_id: UUID,
+                 revocation: Revocation) -> list[UUID]:
+    """Revoke the live sessions `revocation` names; return their ids (sorted)."""
+    rows = await conn.fetch(_REVOKE, tenant_id, revocation.user_id, revocation.reason,
+                            revocation.all_sessions)
+    return sorted((r["id"] for r in rows), key=str)

@@ -1,0 +1,104 @@
+"""The webhook tables on real PostgreSQL: log retention, claiming queues, ledger retries."""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from dsync.db.pool import connect
+from dsync_services.fanout import repository as repo
+from dsync_services.fanout import webhook_store as store
+from dsync_services.fanout.cleanup import purge_once
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(database_url, min_size=1, max_size=4,
+                                  init=lambda c: c.set_type_codec(
+                                      "jsonb", encoder=json.dumps, decoder=json.loads,
+                                      schema="pg_catalog"))
+    assert p is not None
+    yield p
+    await p.close()
+
+
+async def _endpoint(pool: asyncpg.Pool) -> tuple[uuid.UUID, uuid.UUID]:
+    tenant = uuid.uuid4()
+    await pool.execute("INSERT INTO tenants (id, name) VALUES ($1, 't')", tenant)
+    row = await store.create(pool, tenant, "http://127.0.0.1:1/x", "s", None, 5)
+    return tenant, row["id"]
+
+
+async def _delivery(pool: asyncpg.Pool, tenant: uuid.UUID, wid: uuid.UUID, seq: int,
+                    status: str, age_s: float = 0.0) -> int:
+    return await pool.fetchval(  # type: ignore[no-any-return]
+        "INSERT INTO webhook_deliveries (webhook_id, tenant_id, event_id, event_type,"
+        " sequence, event_time, body, status, updated_at) VALUES ($1, $2, $3, 'user.created',"
+        " $4, now(), '{}', $5, now() - make_interval(secs => $6)) RETURNING id",
+        wid, tenant, uuid.uuid4(), seq, status, age_s)
+
+
+async def test_retention_deletes_old_finished_rows_and_keeps_open_work(
+        pool: asyncpg.Pool) -> None:
+    tenant, wid = await _endpoint(pool)
+    old_done = await _delivery(pool, tenant, wid, 1, "delivered", age_s=7200)
+    old_dead = await _delivery(pool, tenant, wid, 2, "dead", age_s=7200)
+    old_pending = await _delivery(pool, tenant, wid, 3, "pending", age_s=7200)
+    new_done = await _delivery(pool, tenant, wid, 4, "delivered")
+    for delivery, age in ((old_dead, 7200), (new_done, 0)):
+        await pool.execute(
+            "INSERT INTO webhook_attempts (delivery_id, webhook_id, attempt, started_at,"
+            " latency_ms, outcome) VALUES ($1, $2, 1, now() - make_interval(secs => $3), 1,"
+            " 'ok')", delivery, wid, age)
+    assert await purge_once(pool, retention_s=3600) == 2  # one attempt, one delivery
+    left = {r["id"] for r in await pool.fetch("SELECT id FROM webhook_deliveries")}
+    assert left == {old_dead, old_pending, new_done} and old_done not in left
+    assert await pool.fetchval("SELECT count(*) FROM webhook_attempts") == 1
+
+
+async def test_claims_are_exclusive_and_follow_the_queue_head(pool: asyncpg.Pool) -> None:
+    tenant, wid = await _endpoint(pool)
+    assert await repo.claim_due(pool, "a", 10, 30) == []  # empty queue: nothing to claim
+    head = await _delivery(pool, tenant, wid, 1, "retrying")
+    await pool.execute("UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1h'"
+                       " WHERE id = $1", head)
+    await _delivery(pool, tenant, wid, 2, "pending")
+    assert await repo.claim_due(pool, "a", 10, 30) == []  # head not due: the queue waits
+    assert 3500 < (await repo.seconds_to_next_retry(pool) or 0) <= 3600
+    await pool.execute("UPDATE webhook_deliveries SET next_attempt_at = now() WHERE id = $1",
+                       head)
+    assert await repo.claim_due(pool, "a", 10, 30) == [wid]
+    assert await repo.claim_due(pool, "b", 10, 30) == []  # leased by "a"
+    endpoint, batch = await repo.lease_batch(pool, wid, "a", 30, 10) or (None, [])
+    assert endpoint is not None and [d.sequence for d in batch] == [1, 2]
+    assert await repo.lease_batch(pool, wid, "b", 30, 10) is None
+    await repo.release(pool, wid, "a")
+    assert await repo.claim_due(pool, "b", 10, 30) == [wid]
+
+
+async def test_ledger_retry_requeues_a_dead_delivery(pool: asyncpg.Pool,
+                                                     database_url: str) -> None:
+    tenant, wid = await _endpoint(pool)
+    delivery = await _delivery(pool, tenant, wid, 1, "dead")
+    op_id = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO operations (id, tenant_id, kind, method, path, status, retryable)"
+        " VALUES ($1, $2, 'webhook_delivery', 'POST', '/x', 'dead', true)", op_id, tenant)
+    await pool.execute("UPDATE webhook_deliveries SET operation_id = $1 WHERE id = $2",
+                       op_id, delivery)
+    conn = await connect(database_url)
+    try:
+        assert not await store.requeue_operation(conn, uuid.uuid4(), op_id)  # other tenant
+        assert await store.requeue_operation(conn, tenant, op_id)
+        assert not await store.requeue_operation(conn, tenant, op_id)  # already queued
+    finally:
+        await conn.close()
+    row = await pool.fetchrow("SELECT status, round_attempts FROM webhook_deliveries"
+                              " WHERE id = $1", delivery)
+    assert (row["status"], row["round_attempts"]) == ("pending", 0)
+    assert await store.redeliver(pool, wid, since=datetime(2000, 1, 1, tzinfo=UTC),
+                                 until=datetime.now(UTC)) == 0  # pending ones stay as they are
