@@ -103,7 +103,42 @@ async def save(conn: asyncpg.Connection, tenant_id: UUID,
         await conn.execute("DELETE FROM group_members WHERE tenant_id = $1 AND"
                            " (member_id = $2 OR group_id = $2)", tenant_id, write.id)
     else:
-        raise TypeError(f"unsupported write {write!r}")
+        await _change_members(conn, tenant_id, write)
+
+
+async def _change_members(conn: asyncpg.Connection, tenant_id: UUID, c: MembersChange) -> None:
+    if c.remove:
+        await conn.execute("DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2"
+                           " AND member_id = ANY($3::uuid[])", tenant_id, c.group_id,
+                           list(c.remove))
+    if c.add:
+        await conn.execute(
+            "INSERT INTO group_members (tenant_id, group_id, member_id, member_type)"
+            " SELECT $1, $2, m, t FROM unnest($3::uuid[], $4::text[]) AS x(m, t)"
+            " ON CONFLICT DO NOTHING", tenant_id, c.group_id,
+            [m for m, _ in c.add], [t for _, t in c.add])
+
+
+async def kinds_of(conn: asyncpg.Connection, tenant_id: UUID, ids: list[UUID]) -> dict[str, str]:
+    """id -> "User" | "Group" for the ids that exist in the tenant."""
+    rows = await conn.fetch(
+        "SELECT id, 'User' AS kind FROM users WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
+        " UNION ALL SELECT id, 'Group' FROM groups WHERE tenant_id = $1"
+        " AND id = ANY($2::uuid[])", tenant_id, ids)
+    return {str(r["id"]): r["kind"] for r in rows}
+
+
+async def members_of(conn: asyncpg.Connection, tenant_id: UUID, group_id: UUID,
+                     among: list[UUID] | None) -> dict[str, str]:
+    """Current members of a group (all, or only those among `among`): id -> type."""
+    if among is None:
+        rows = await conn.fetch("SELECT member_id, member_type FROM group_members"
+                                " WHERE tenant_id = $1 AND group_id = $2", tenant_id, group_id)
+    else:
+        rows = await conn.fetch("SELECT member_id, member_type FROM group_members"
+                                " WHERE tenant_id = $1 AND group_id = $2"
+                                " AND member_id = ANY($3::uuid[])", tenant_id, group_id, among)
+    return {str(r["member_id"]): r["member_type"] for r in rows}
 
 
 async def _save_resource(conn: asyncpg.Connection, tenant_id: UUID, w: SaveResource) -> None:

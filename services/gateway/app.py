@@ -10,7 +10,14 @@ from dsync.db.pool import create_pool
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
 from dsync.runtime import metrics_handler
-from dsync_services.gateway import admin_access, admin_tenants, admin_webhooks, scim_users
+from dsync_services.gateway import (
+    admin_access,
+    admin_tenants,
+    admin_webhooks,
+    scim_groups,
+    scim_queries,
+    scim_users,
+)
 from dsync_services.gateway.command_bus import CommandBus
 from dsync_services.gateway.health import healthz
 from dsync_services.gateway.metrics import GatewayMetrics
@@ -55,6 +62,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/metrics", metrics_handler(metrics.registry))
     admin_tenants.add_routes(app)
     scim_users.add_routes(app, SCIM_PREFIX)
+    scim_groups.add_routes(app, SCIM_PREFIX)
+    scim_queries.add_routes(app, SCIM_PREFIX)
     admin_access.add_routes(app)
     admin_webhooks.add_routes(app)
     return app

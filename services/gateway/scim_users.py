@@ -7,8 +7,10 @@ from aiohttp import web
 from dsync.messages.commands import CreateUser, DeleteUser, PatchUser, ReplaceUser
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import NotFound
+from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.store.reads import get_user
+from dsync_services.gateway import scim_params
 from dsync_services.gateway.scim_http import read_json, scim_response
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
 
@@ -21,11 +23,14 @@ async def create_user(request: web.Request) -> web.Response:
 
 async def get_user_handler(request: web.Request) -> web.Response:
     uid = resource_id(request)
+    params = scim_params.parse(request.query)
     resource = await get_user(request.app["pool"], request["tenant"].tenant_id, uid)
     if resource is None:
         raise NotFound(f"User {uid} not found")
     resource = with_location(resource, request.app["settings"].base_url + "/scim/v2")
-    return scim_response(200, resource, {"ETag": resource["meta"]["version"]})
+    etag = resource["meta"]["version"]
+    resource = project(resource, "User", attributes=params.attributes, excluded=params.excluded)
+    return scim_response(200, resource, {"ETag": etag})
 
 
 async def replace_user(request: web.Request) -> web.Response:

@@ -51,7 +51,7 @@ class RolesEvents:
             self.metrics.roles_changed.labels(event.type).inc(len(changes))
         if event.type in DEPROVISIONING:
             dropped = sorted({r for c in changes for r in c.before})
-            await ledger.record_applied(conn, detail=f"roles dropped: {dropped}",
+            await ledger.record_applied(conn, detail=f"roles now []; dropped here: {dropped}",
                                         **_ledger_fields(event))  # type: ignore[arg-type]
             self.metrics.operations.labels("applied").inc()
 

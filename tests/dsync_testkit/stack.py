@@ -83,6 +83,11 @@ class RunningStack:
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
+            crashing = [m.name for m in self.supervisor._managed.values()  # noqa: SLF001
+                        if m.restarts >= 3]
+            if crashing:
+                tail = self.log(crashing[0])[-3000:]
+                raise RuntimeError(f"{crashing[0]} keeps crashing at start:\n{tail}")
             try:
                 async with self.http.get(f"{self.base_url}/healthz") as r:
                     if r.status == 200:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from dsync.messages.commands import CreateUser, DeleteUser
-from dsync.messages.events import EVENT_TYPES, CloudEvent, parse_event, seal
+from dsync.messages.events import EVENT_TYPES, CloudEvent, DraftEvent, parse_event, seal
 from dsync_services.directory import decide_users
 from dsync_services.directory.decisions import StoredResource
 
@@ -97,7 +97,7 @@ def test_schema_agrees_with_the_envelope_and_seal(event_type: str) -> None:
     assert set(envelope) == set(schema["properties"])
     required_by_model = {name for name, f in envelope.items() if f.is_required()}
     assert required_by_model <= set(schema["required"])
-    sealed = seal(decide_users.DraftEvent(type=event_type, subject="x", data={}),  # type: ignore[arg-type]
+    sealed = seal(DraftEvent(type=event_type, subject="x", data={}),  # type: ignore[arg-type]
                   tenant_id=uuid.uuid4(), sequence=1, time=datetime.now(UTC))
     assert set(schema["required"]) <= set(sealed)
     assert not [e for e in errors(schema, sealed) if not e.startswith("$.data")]
@@ -140,10 +140,10 @@ def test_events_made_by_the_directory_validate() -> None:
         assert errors(load(draft.type), sealed) == [], draft.type
 
 
-@pytest.mark.parametrize("event_type", EVENT_TYPES)
-def test_full_draft_2020_12_validation_when_available(event_type: str) -> None:
+def test_full_draft_2020_12_validation_when_available() -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    schema = load(event_type)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    for example in schema["examples"]:
-        jsonschema.Draft202012Validator(schema).validate(example)
+    for event_type in EVENT_TYPES:
+        schema = load(event_type)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        for example in schema["examples"]:
+            jsonschema.Draft202012Validator(schema).validate(example)

@@ -1,0 +1,71 @@
+"""SCIM queries: `GET /Users`, `GET /Groups`, `POST /.search` on each (RFC 7644 §3.4.2–3),
+with index paging (`startIndex`/`count`) or RFC 9865 cursors (`cursor`/`nextCursor`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from dsync.scim.errors import InvalidSyntax
+from dsync.scim.filter import project
+from dsync.scim.render import with_location
+from dsync.scim.schema import LIST_SCHEMA, SEARCH_SCHEMA
+from dsync.store.listing import list_resources
+from dsync_services.gateway import scim_params
+from dsync_services.gateway.scim_http import read_json, scim_response
+
+_RELATED = {"User": "groups", "Group": "members"}
+
+
+def wants(attr: str, params: scim_params.ReadParams) -> bool:
+    """Whether `attr` (groups/members) survives attributes/excludedAttributes."""
+    lowered = attr.lower()
+    if params.excluded and any(e.lower() == lowered for e in params.excluded):
+        return False
+    if params.attributes:
+        return any(a.lower().split(".")[0].split(":")[-1] == lowered for a in params.attributes)
+    return True
+
+
+async def query(request: web.Request, resource_type: str,
+                params: scim_params.ReadParams) -> web.Response:
+    base = request.app["settings"].base_url + "/scim/v2"
+    page = await list_resources(
+        request.app["pool"], request["tenant"].tenant_id, resource_type,
+        filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
+        offset=params.offset, limit=params.count,
+        with_related=wants(_RELATED[resource_type], params))
+    resources = [project(with_location(r, base), resource_type,  # type: ignore[arg-type]
+                         attributes=params.attributes, excluded=params.excluded)
+                 for r in page.resources]
+    body: dict[str, Any] = {"schemas": [LIST_SCHEMA], "totalResults": page.total,
+                            "itemsPerPage": len(resources)}
+    if params.cursor is None:
+        body["startIndex"] = params.start_index
+    elif params.offset + len(resources) < page.total:
+        body["nextCursor"] = scim_params.encode_cursor(params.offset + len(resources))
+    body["Resources"] = resources
+    return scim_response(200, body)
+
+
+def _handlers(resource_type: str):  # type: ignore[no-untyped-def]
+    async def listing(request: web.Request) -> web.Response:
+        return await query(request, resource_type, scim_params.parse(request.query))
+
+    async def search(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise InvalidSyntax("A search body must be a SearchRequest object")
+        schemas = body.get("schemas")
+        if schemas is not None and SEARCH_SCHEMA not in schemas:
+            raise InvalidSyntax(f"A search body must declare the schema {SEARCH_SCHEMA}")
+        return await query(request, resource_type, scim_params.parse(body))
+
+    return listing, search
+
+
+def add_routes(app: web.Application, prefix: str) -> None:
+    for resource_type in ("User", "Group"):
+        listing, search = _handlers(resource_type)
+        app.router.add_get(f"{prefix}/{resource_type}s", listing)
+        app.router.add_post(f"{prefix}/{resource_type}s/.search", search)
