@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export XDG_RUNTIME_DIR ?= /tmp
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-unit test-fast bench lint clean
+.PHONY: help run test test-unit test-fast bench lint clean dlq
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,3 +33,6 @@ lint: $(STAMP) ## ruff
 
 clean: ## remove the venv and local state
 	rm -rf $(VENV) .dsync
+
+dlq: $(STAMP) ## list dead-lettered commands (make dlq ARGS="replay --offset 3")
+	$(BIN)/python -m dsync_services.directory.dlq_tool $(or $(ARGS),list)

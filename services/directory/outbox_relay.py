@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 from aiokafka.errors import KafkaError
 
 from dsync.db.pool import connect
@@ -34,6 +35,8 @@ class OutboxRelay:
         self.metrics = metrics
         self.poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
+        self._last_offsets: dict[int, int] = {}
+        self.resets = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop`; reconnects after database or broker errors."""
@@ -77,12 +80,36 @@ class OutboxRelay:
         futures = [await self.producer.send(self.topic, json.dumps(r["event"]).encode(),
                                             key=str(r["tenant_id"]).encode())
                    for r in rows]
-        await asyncio.gather(*futures)
+        written = await asyncio.gather(*futures)
+        if self._topic_was_reset(written):
+            await self.republish_all()
+            return BATCH
         ids: list[int] = [r["id"] for r in rows]
         await self.pool.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", ids)
         self.metrics.events_published.inc(len(rows))
-        self.metrics.outbox_backlog.set(max(0, len(rows) - len(ids)))
+        self.metrics.outbox_backlog.set(0)
         return len(rows)
+
+    def _topic_was_reset(self, written: list[RecordMetadata]) -> bool:
+        """Offsets only grow on a partition; a smaller one means the topic was recreated
+        (the embedded broker restarted and lost everything)."""
+        reset = False
+        for md in written:
+            last = self._last_offsets.get(md.partition)
+            if last is not None and md.offset <= last:
+                reset = True
+            self._last_offsets[md.partition] = md.offset
+        return reset
+
+    async def republish_all(self) -> None:
+        """Publish every retained event again, in outbox order; consumers dedupe by id."""
+        self.resets += 1
+        self._last_offsets.clear()
+        count = await self.pool.fetchval(
+            "WITH r AS (UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL"
+            " RETURNING 1) SELECT count(*) FROM r")
+        log.warning("%s was recreated by the broker: republishing %d retained events",
+                    self.topic, count)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:

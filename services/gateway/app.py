@@ -12,8 +12,11 @@ from dsync.kafka.topics import ensure_topics
 from dsync.runtime import metrics_handler
 from dsync_services.gateway import (
     admin_access,
+    admin_operations,
     admin_tenants,
     admin_webhooks,
+    scim_bulk,
+    scim_discovery,
     scim_groups,
     scim_queries,
     scim_users,
@@ -61,9 +64,12 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler(metrics.registry))
     admin_tenants.add_routes(app)
+    admin_operations.add_routes(app)
     scim_users.add_routes(app, SCIM_PREFIX)
     scim_groups.add_routes(app, SCIM_PREFIX)
     scim_queries.add_routes(app, SCIM_PREFIX)
+    scim_discovery.add_routes(app, SCIM_PREFIX)
+    scim_bulk.add_routes(app, SCIM_PREFIX)
     admin_access.add_routes(app)
     admin_webhooks.add_routes(app)
     return app

@@ -30,8 +30,14 @@ async def check(app: web.Application) -> dict[str, Any]:
         checks["broker"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"unreachable: {type(exc).__name__}"
-    expected = {settings.kafka.commands_topic: settings.kafka.kafka_commands_partitions,
-                settings.kafka.events_topic: settings.kafka.kafka_events_partitions}
+    cluster = app["producer"].client.cluster
+    expected = {}
+    for topic, configured in ((settings.kafka.commands_topic,
+                               settings.kafka.kafka_commands_partitions),
+                              (settings.kafka.events_topic,
+                               settings.kafka.kafka_events_partitions)):
+        actual = cluster.partitions_for_topic(topic)  # the broker's count is what matters
+        expected[topic] = len(actual) if actual else configured
     assigned = {r["service"]: (r["topic"], len(r["parts"])) for r in rows}
     for service in filter(None, settings.extra.health_required_services.split(",")):
         service = service.strip()

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from dsync.tokens import bearer
 from dsync_services.gateway.admin_http import AdminError, admin_error_response, require_admin
-from dsync_services.gateway.scim_http import Handler, error_response
+from dsync_services.gateway.scim_http import DATABASE_DOWN, Handler, error_response
 
 SCIM_PREFIX = "/scim/v2"
 
@@ -36,24 +36,28 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     path = request.path
     if path.startswith(SCIM_PREFIX):
         token = bearer(request.headers.get("Authorization"))
-        identity = await request.app["auth"].authenticate(token) if token else None
+        try:
+            identity = await request.app["auth"].authenticate(token) if token else None
+        except DATABASE_DOWN:
+            return error_response(503, "The directory database is temporarily unavailable;"
+                                  " retry later", headers={"Retry-After": str(
+                                      request.app["settings"].http.retry_after_s)})
         if identity is None:
             request.app["metrics"].auth_failures.labels("scim").inc()
             return error_response(401, "A valid SCIM bearer token is required",
                                   headers={"WWW-Authenticate": 'Bearer realm="dsync"'})
         request["tenant"] = identity
         return await handler(request)
-    if path.startswith("/admin/"):
+    if path.startswith(("/admin/", "/auth/")):
         try:
-            require_admin(request)
+            if path.startswith("/admin/"):
+                require_admin(request)
             return await handler(request)
         except AdminError as exc:
             if exc.status == 401:
                 request.app["metrics"].auth_failures.labels("admin").inc()
             return admin_error_response(exc)
-    if path.startswith("/auth/"):
-        try:
-            return await handler(request)
-        except AdminError as exc:
-            return admin_error_response(exc)
+        except DATABASE_DOWN:
+            return admin_error_response(AdminError(
+                503, "unavailable", "The database is temporarily unavailable; retry later"))
     return await handler(request)

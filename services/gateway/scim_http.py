@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, ScimError, TooLarge
@@ -17,6 +18,9 @@ from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
 
 log = logging.getLogger(__name__)
 SCIM_MEDIA_TYPE = "application/scim+json"
+DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                 asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
+"""Errors that mean the database is unreachable right now (transient): answered 503."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -68,6 +72,12 @@ async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.
             503, f"The change could not be queued (operation {exc.op_id}); nothing was "
             "applied. Retry later.",
             headers={"Retry-After": retry, "Dsync-Operation-Id": str(exc.op_id)})
+    except DATABASE_DOWN as exc:
+        # The database is unreachable: transient, never the client's fault, never a 500.
+        log.warning("database unavailable: %s", type(exc).__name__)
+        retry = str(request.app["settings"].http.retry_after_s)
+        return error_response(503, "The directory database is temporarily unavailable. "
+                              "Retry later: a retried write is applied at most once.", headers={"Retry-After": retry})
     except web.HTTPException as exc:
         if request.path.startswith("/scim/") and exc.status >= 400:
             return error_response(exc.status, exc.reason or "error",

@@ -63,3 +63,31 @@ async def test_malformed_command_is_dead_lettered_and_does_not_stall_the_tenant(
     dead = await read_topic(stack.bootstrap, f"{stack.topic_prefix}.commands.dlq",
                             until=lambda rs: any(r.get("type") == "nonsense" for r in rs))
     assert any(r.get("type") == "nonsense" for r in dead)
+
+
+async def test_dlq_tool_lists_and_replays(stack: RunningStack) -> None:
+    import os
+
+    from dsync.settings import KafkaSettings
+    from dsync_services.directory import dlq_tool
+
+    tenant = await stack.new_tenant()
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(f"{stack.topic_prefix}.commands", b"not json at all",
+                                     key=tenant.id.encode())
+    finally:
+        await producer.stop()
+    await stack.create_user(tenant, "after-dlq@example.com")  # the partition moved on
+    settings = KafkaSettings(kafka_bootstrap=stack.bootstrap,
+                             kafka_topic_prefix=stack.topic_prefix)
+    records = await dlq_tool.read_dlq(settings)
+    mine = [dlq_tool.describe(r) for r in records if r.key == tenant.id.encode()]
+    assert mine and mine[0]["origin_topic"] == f"{stack.topic_prefix}.commands"
+    assert mine[0]["payload_head"] == "not json at all" and mine[0]["error"]
+    assert await dlq_tool.replay(settings, [r for r in records
+                                            if r.key == tenant.id.encode()]) == 1
+    again = await dlq_tool.read_dlq(settings)  # still malformed: dead-lettered again
+    assert len([r for r in again if r.key == tenant.id.encode()]) >= 2
+    assert os.environ.get("DSYNC_KAFKA_TOPIC_PREFIX") != stack.topic_prefix

@@ -16,14 +16,31 @@ import socket
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from dsync.kafka.clients import build_consumer
+from dsync.kafka.topics import ensure_topics, missing_topics
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+
+class _BrokerReset(Exception):  # noqa: N818
+    """The broker no longer has our topic or group: recreate topics and rejoin."""
+
+
+async def _ensure_topics_retrying(settings: KafkaSettings, stop: asyncio.Event) -> None:
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await ensure_topics(settings)
+            return
+        except KafkaError as exc:
+            log.warning("cannot create topics yet: %s", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
 
 PartitionHandler = Callable[[TopicPartition, list[ConsumerRecord]], Awaitable[None]]
 
@@ -46,7 +63,7 @@ class OrderedConsumer:
 
     def __init__(self, settings: KafkaSettings, *, topic: str, group_id: str, service: str,
                  handler: PartitionHandler, pool: asyncpg.Pool | None = None,
-                 max_backoff_s: float = 5.0) -> None:
+                 max_backoff_s: float = 5.0, max_records: int = 500) -> None:
         self.settings = settings
         self.topic = topic
         self.group_id = group_id
@@ -55,23 +72,54 @@ class OrderedConsumer:
         self.pool = pool
         self.max_backoff_s = max_backoff_s
         self.instance = f"{socket.gethostname()}-{os.getpid()}"
+        self.max_records = max_records
         self.assignment = _Assignment()
-        self.consumer = build_consumer(settings, group_id=group_id,
-                                       client_id=f"{service}-{os.getpid()}")
+        self.consumer = self._new_consumer()
+        self._commit_failures = 0
+        self.restarts = 0
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        return build_consumer(self.settings, group_id=self.group_id,
+                              client_id=f"{self.service}-{os.getpid()}")
 
     @property
     def assigned(self) -> bool:
         return bool(self.assignment.partitions)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; then leave the group cleanly."""
-        self.consumer.subscribe([self.topic], listener=self.assignment)
-        await self.consumer.start()
+        """Consume until `stop` is set; then leave the group cleanly.
+
+        If the broker lost the topic or the group (a restart of the embedded broker loses
+        everything; KAFKA.md §5) — seen as the topic missing from metadata or commits failing
+        repeatedly — the topics are created again and the consumer rejoins from scratch.
+        """
         heartbeat = asyncio.create_task(self._report_heartbeats(stop))
         try:
             while not stop.is_set():
                 try:
-                    batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
+                    await self._consume(stop)
+                except _BrokerReset as reset:
+                    self.restarts += 1
+                    log.warning("rejoining after broker reset: %s", reset)
+                    self.assignment.partitions.clear()
+                    await _ensure_topics_retrying(self.settings, stop)
+                    self.consumer = self._new_consumer()
+        finally:
+            heartbeat.cancel()
+            await self._clear_heartbeat()
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        self._commit_failures = 0
+        self.consumer.subscribe([self.topic], listener=self.assignment)
+        await self.consumer.start()
+        watchdog = asyncio.create_task(self._watch_topic(stop))
+        try:
+            while not stop.is_set():
+                if watchdog.done():
+                    watchdog.result()  # raises _BrokerReset
+                try:
+                    batches = await self.consumer.getmany(timeout_ms=200,
+                                                          max_records=self.max_records)
                 except KafkaError as exc:
                     log.warning("fetch failed: %s", exc)
                     await asyncio.sleep(0.5)
@@ -79,10 +127,24 @@ class OrderedConsumer:
                 if batches:
                     await asyncio.gather(*(self._process(tp, records, stop)
                                            for tp, records in batches.items()))
+                if self._commit_failures >= 5:
+                    raise _BrokerReset("offset commits keep failing")
         finally:
-            heartbeat.cancel()
-            await self.consumer.stop()
-            await self._clear_heartbeat()
+            watchdog.cancel()
+            try:
+                await self.consumer.stop()
+            except KafkaError as exc:
+                log.warning("consumer stop failed: %s", exc)
+
+    async def _watch_topic(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(3.0)
+            try:
+                missing = await missing_topics(self.settings)
+            except KafkaError:
+                continue  # broker unreachable: the client keeps retrying by itself
+            if self.topic in missing:
+                raise _BrokerReset(f"topic {self.topic} is gone")
 
     async def _process(self, tp: TopicPartition, records: list[ConsumerRecord],
                        stop: asyncio.Event) -> None:
@@ -102,8 +164,10 @@ class OrderedConsumer:
                     return  # partition moved to another member: it will redo the batch
         try:
             await self.consumer.commit({tp: records[-1].offset + 1})
+            self._commit_failures = 0
         except (CommitFailedError, KafkaError) as exc:
             # Redelivery after a failed commit is harmless: handlers dedupe.
+            self._commit_failures += 1
             log.warning("commit failed on %s[%d]: %s", tp.topic, tp.partition, exc)
 
     async def _report_heartbeats(self, stop: asyncio.Event) -> None:
