@@ -29,7 +29,7 @@ from common import RunningStack, boot, percentiles
 
 from dsync_services.fanout.signing import verify
 
-SECRET = "bench-secret"
+SECRET = "bench-secret"  # noqa: S105 - a test receiver's secret
 
 
 class Receiver:
@@ -82,8 +82,8 @@ async def register(stack: RunningStack, tenant: Any, url: str) -> str:
     return body["id"]  # type: ignore[no-any-return]
 
 
-async def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until(check: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
     while not await check():
         if time.monotonic() > deadline:
             raise TimeoutError(what)

@@ -39,6 +39,10 @@ class KafkaSettings(_Frozen):
         return f"{self.kafka_topic_prefix}.commands.dlq"
 
     @property
+    def fence_topic(self) -> str:
+        return f"{self.kafka_topic_prefix}.relay.fence"
+
+    @property
     def events_topic(self) -> str:
         return f"{self.kafka_topic_prefix}.events"
 

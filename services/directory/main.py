@@ -27,6 +27,6 @@ async def main() -> None:
                                    service="directory", handler=handler, pool=rt.pool,
                                    max_records=settings.directory_max_batch)
         relay = OutboxRelay(rt.postgres.database_url, rt.pool, rt.producer,
-                            rt.kafka.events_topic, metrics)
+                            rt.kafka.events_topic, metrics, kafka=rt.kafka)
         await asyncio.gather(consumer.run(rt.stop), relay.run(rt.stop),
                              run_housekeeping(rt.pool, settings, rt.stop))

@@ -17,6 +17,8 @@ from aiokafka.structs import RecordMetadata
 from aiokafka.errors import KafkaError
 
 from dsync.db.pool import connect
+from dsync.kafka.topics import ensure_topics
+from dsync.settings import KafkaSettings
 from dsync_services.directory.metrics import DirectoryMetrics
 from dsync_services.directory.repository import OUTBOX_CHANNEL
 
@@ -27,7 +29,9 @@ BATCH = 500
 
 class OutboxRelay:
     def __init__(self, dsn: str, pool: asyncpg.Pool, producer: AIOKafkaProducer, topic: str,
-                 metrics: DirectoryMetrics, poll_interval_s: float = 1.0) -> None:
+                 metrics: DirectoryMetrics, poll_interval_s: float = 1.0,
+                 kafka: KafkaSettings | None = None) -> None:
+        self.kafka = kafka
         self.dsn = dsn
         self.pool = pool
         self.producer = producer
@@ -36,6 +40,8 @@ class OutboxRelay:
         self.poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self._last_offsets: dict[int, int] = {}
+        self._fence: int | None = None
+        self.fence_topic = topic.removesuffix(".events") + ".relay.fence"
         self.resets = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -77,6 +83,9 @@ class OutboxRelay:
         if not rows:
             self.metrics.outbox_backlog.set(0)
             return 0
+        if await self._broker_was_reset():
+            await self.republish_all()
+            return BATCH
         futures = [await self.producer.send(self.topic, json.dumps(r["event"]).encode(),
                                             key=str(r["tenant_id"]).encode())
                    for r in rows]
@@ -90,6 +99,21 @@ class OutboxRelay:
         self.metrics.outbox_backlog.set(0)
         return len(rows)
 
+    async def _broker_was_reset(self) -> bool:
+        """Write a fence record before publishing: if its offset went backwards since the
+        last pass (kept in PostgreSQL across relay restarts), the broker lost its topics.
+        Checked before each batch, so retained events go out again ahead of newer ones."""
+        if self._fence is None:
+            self._fence = await self.pool.fetchval(
+                "SELECT fence_offset FROM relay_state WHERE id = 1")
+        md = await self.producer.send_and_wait(self.fence_topic, b"", partition=0)
+        reset = self._fence is not None and md.offset <= self._fence
+        self._fence = md.offset
+        await self.pool.execute(
+            "INSERT INTO relay_state (id, fence_offset) VALUES (1, $1) ON CONFLICT (id)"
+            " DO UPDATE SET fence_offset = $1, updated_at = now()", md.offset)
+        return reset
+
     def _topic_was_reset(self, written: list[RecordMetadata]) -> bool:
         """Offsets only grow on a partition; a smaller one means the topic was recreated
         (the embedded broker restarted and lost everything)."""
@@ -102,9 +126,16 @@ class OutboxRelay:
         return reset
 
     async def republish_all(self) -> None:
-        """Publish every retained event again, in outbox order; consumers dedupe by id."""
+        """Publish every retained event again, in outbox order; consumers dedupe by id.
+
+        The topics are created explicitly first: a topic the broker auto-created on our
+        produce is not listed, and another service's watchdog would create it again,
+        empty, after we republished into it."""
         self.resets += 1
         self._last_offsets.clear()
+        if self.kafka is not None:
+            await ensure_topics(self.kafka)
+            self._fence = -1  # the fence topic may have been created afresh just now
         count = await self.pool.fetchval(
             "WITH r AS (UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL"
             " RETURNING 1) SELECT count(*) FROM r")

@@ -94,6 +94,24 @@ async def lease_batch(pool: asyncpg.Pool, webhook_id: UUID, owner: str, lease_s:
     return endpoint, [Delivery(**dict(r)) for r in rows]
 
 
+async def renew(pool: asyncpg.Pool, webhook_id: UUID, owner: str, lease_s: float) -> bool:
+    """Extend the lease; False when it is no longer ours or the endpoint is not active."""
+    return await pool.fetchval(
+        "UPDATE webhooks SET lease_until = now() + make_interval(secs => $3)"
+        " WHERE id = $1 AND lease_owner = $2 AND status = 'active' RETURNING true",
+        webhook_id, owner, lease_s) is not None
+
+
+async def retry_now(pool: asyncpg.Pool, operation_id: UUID) -> bool:
+    """Ledger retry of a `webhook_delivery` operation: its waiting (or dead) delivery is due
+    now, with a fresh retry budget. False when there is no such delivery."""
+    status = await pool.execute(
+        "UPDATE webhook_deliveries SET status = 'pending', round_attempts = 0,"
+        " next_attempt_at = now(), updated_at = now() WHERE operation_id = $1"
+        " AND status IN ('retrying', 'dead')", operation_id)
+    return not status.endswith(" 0")
+
+
 async def release(pool: asyncpg.Pool, webhook_id: UUID, owner: str) -> None:
     """Give the endpoint's lease back (no-op when it is no longer ours)."""
     await pool.execute("UPDATE webhooks SET lease_owner = NULL, lease_until = NULL"
@@ -150,6 +168,33 @@ async def record_attempt(pool: asyncpg.Pool, endpoint: Endpoint, delivery: Deliv
                 " paused_reason = $2 WHERE id = $1", endpoint.id,
                 f"delivery of event {delivery.event_id} is dead: {error}")
     return True
+
+
+async def record_successes(pool: asyncpg.Pool, webhook_id: UUID,
+                           done: list[tuple[Delivery, datetime, int, float]]) -> None:
+    """Mark deliveries `delivered` and log their (first-try-of-round, no ledger row)
+    successful attempts, all in one transaction. `done` holds (delivery, started_at,
+    status code, latency ms). Deliveries deleted meanwhile are skipped."""
+    if not done:
+        return
+    ids = [d.id for d, _, _, _ in done]
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE webhook_deliveries d SET status = 'delivered', attempts = attempts + 1,"
+            " round_attempts = round_attempts + 1, last_status_code = u.code,"
+            " next_attempt_at = now(), updated_at = now(), delivered_at = now()"
+            " FROM unnest($1::bigint[], $2::int[]) AS u(id, code) WHERE d.id = u.id",
+            ids, [code for _, _, code, _ in done])
+        await conn.execute(
+            "INSERT INTO webhook_attempts (delivery_id, webhook_id, attempt, started_at,"
+            " latency_ms, status_code, outcome)"
+            " SELECT u.id, $2, u.attempt, u.started, u.latency, u.code, 'ok'"
+            " FROM unnest($1::bigint[], $3::int[], $4::timestamptz[], $5::float8[],"
+            " $6::int[]) AS u(id, attempt, started, latency, code)"
+            " JOIN webhook_deliveries d ON d.id = u.id",
+            ids, webhook_id, [d.attempts + 1 for d, _, _, _ in done],
+            [at for _, at, _, _ in done], [ms for _, _, _, ms in done],
+            [code for _, _, code, _ in done])
 
 
 def _redacted(url: str) -> str:

@@ -5,7 +5,7 @@ the SSRF policy always agree.
 """
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dsync.settings import _Frozen
 
@@ -38,3 +38,10 @@ class WebhookSettings(_Frozen):
     """Delivered deliveries and attempt logs older than this are deleted."""
     webhook_cleanup_interval_s: float = Field(300.0, gt=0)
     webhook_max_per_tenant: int = Field(50, ge=1)
+
+    @model_validator(mode="after")
+    def _lease_outlives_attempts(self) -> WebhookSettings:
+        if self.webhook_lease_s < 3 * self.webhook_timeout_s:
+            raise ValueError("DSYNC_WEBHOOK_LEASE_S must be at least 3 x DSYNC_WEBHOOK_TIMEOUT_S"
+                             " (a lease must outlive an attempt)")
+        return self

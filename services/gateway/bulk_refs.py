@@ -4,8 +4,9 @@
 wrong carries its own error and the others go on (§3.7: "continue performing as many
 changes as possible"). `plan` orders the operations: request order, except that an
 operation referencing `bulkId:x` runs after the POST that declares `x` (§3.7.2 allows
-forward references). A reference no POST declares is 400 `invalidValue`; operations in a
-reference cycle are 409 (§3.7.1 lets a server answer 409 instead of breaking the cycle).
+forward references). A reference no POST declares is 400 `invalidValue`; operations on a
+reference cycle, or depending on one, are 409 (§3.7.1 lets a server answer 409 instead of
+breaking the cycle).
 `substitute` replaces the references by the ids created so far; one that cannot be
 resolved (its POST failed) is 409.
 
@@ -176,16 +177,18 @@ def plan(ops: list[Operation], fail_on_errors: int | None = None) -> BulkPlan:
             ops[op.index] = replace(op, error=InvalidValue(
                 f"bulkId {missing[0]!r} is not declared by any POST operation of this request"))
     deps = [[] if op.error else sorted({declared[r] for r in op.refs}) for op in ops]
-    for i in _cyclic(deps):
+    order = _order(deps)
+    stuck = sorted(set(range(len(ops))) - set(order))
+    for i in stuck:
         ops[i] = replace(ops[i], error=UnresolvedReference(
-            "Circular bulkId reference: the operations referencing each other were not "
-            "applied (RFC 7644 §3.7.1)"))
-        deps[i] = []
-    return BulkPlan(ops, _order(deps), fail_on_errors)
+            "Circular bulkId reference: this operation is on a reference cycle or depends "
+            "on one, and was not applied (RFC 7644 §3.7.1)"))
+    return BulkPlan(ops, order + stuck, fail_on_errors)
 
 
 def _order(deps: list[list[int]]) -> list[int]:
-    """Topological order of an acyclic graph, the lowest index first whenever free."""
+    """Topological order, the lowest index first whenever free; the operations on a
+    cycle, or depending on one, are left out."""
     waiting = [len(d) for d in deps]
     dependents: list[list[int]] = [[] for _ in deps]
     for i, d in enumerate(deps):
@@ -202,46 +205,6 @@ def _order(deps: list[list[int]]) -> list[int]:
             if waiting[k] == 0:
                 heapq.heappush(ready, k)
     return order
-
-
-def _cyclic(deps: list[list[int]]) -> set[int]:
-    """Nodes on a cycle (Tarjan's strongly connected components, iterative)."""
-    index, low = [-1] * len(deps), [0] * len(deps)
-    on_stack, stack, cyclic, counter = [False] * len(deps), [], set(), 0
-    for root in range(len(deps)):
-        if index[root] != -1:
-            continue
-        work = [(root, 0)]
-        while work:
-            v, i = work[-1]
-            if i == 0 and index[v] == -1:
-                index[v] = low[v] = counter
-                counter += 1
-                stack.append(v)
-                on_stack[v] = True
-            if i < len(deps[v]):
-                work[-1] = (v, i + 1)
-                w = deps[v][i]
-                if index[w] == -1:
-                    work.append((w, 0))
-                elif on_stack[w]:
-                    low[v] = min(low[v], index[w])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-            if low[v] == index[v]:
-                component = []
-                while True:
-                    w = stack.pop()
-                    on_stack[w] = False
-                    component.append(w)
-                    if w == v:
-                        break
-                if len(component) > 1 or v in deps[v]:
-                    cyclic.update(component)
-    return cyclic
 
 
 def resolve_id(resource_id: str, created: Mapping[str, str]) -> str:

@@ -1,12 +1,14 @@
 """`POST /Bulk` (RFC 7644 §3.7): the operations of a BulkRequest run one by one, in the
 order `bulk_refs.plan` fixes, each through the same pipeline as a single request (input
 pre-check, ledger row, command on Kafka, the directory's answer), so each is its own
-operation in the ledger.
+operation in the ledger, and a failed one never stops the others.
 
 Answers 200 with a BulkResponse holding the result of every operation processed, in
-request order; with `failOnErrors: N` processing stops after the N-th failed operation.
-A body over maxPayloadSize or more than maxOperations operations is 413 before anything
-runs (§3.7.4). Bad input is a SCIM error, never a 500.
+request order. Processing stops early after the N-th failed operation with
+`failOnErrors: N` (§3.7.3), and after an operation answered 503 (broker or database
+unavailable, outcome not known in time): the operations not processed are not in the
+response and the client retries them. A body over maxPayloadSize or more than
+maxOperations operations is 413 before anything runs (§3.7.4). Never a 500 for bad input.
 """
 from __future__ import annotations
 
@@ -23,9 +25,9 @@ from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, NotFound, ScimError, 
 from dsync.scim.schema import BULK_RESPONSE_SCHEMA
 from dsync.store.reads import get_group, get_user
 from dsync_services.gateway import bulk_refs
-from dsync_services.gateway.bulk_refs import Operation
+from dsync_services.gateway.bulk_refs import BulkPlan, Operation
 from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
-from dsync_services.gateway.scim_http import scim_response
+from dsync_services.gateway.scim_http import DATABASE_DOWN, scim_response
 from dsync_services.gateway.scim_limits import limits
 from dsync_services.gateway.writes import new_command
 
@@ -35,10 +37,11 @@ _COMMANDS: dict[tuple[str, str], type[Any]] = {
     ("POST", "Group"): c.CreateGroup, ("PUT", "Group"): c.ReplaceGroup,
     ("PATCH", "Group"): c.PatchGroup, ("DELETE", "Group"): c.DeleteGroup,
 }
+_UNAVAILABLE = (OutcomeTimeout, BrokerUnavailable, *DATABASE_DOWN)
 
 
 async def read_limited(request: web.Request, max_bytes: int) -> Any:
-    """The JSON body, refused with 413 past `max_bytes` (streamed: never held whole)."""
+    """The JSON body, refused with 413 past `max_bytes` (counted as it streams in)."""
     too_large = TooLarge(f"The size of the bulk operation exceeds the maxPayloadSize "
                          f"({max_bytes} bytes)")
     if request.content_length is not None and request.content_length > max_bytes:
@@ -56,39 +59,47 @@ async def read_limited(request: web.Request, max_bytes: int) -> Any:
 
 
 class BulkRun:
-    """One Bulk request being executed; `created` maps bulkId -> the id it created."""
+    """One Bulk request being executed. `created` maps bulkId -> the id its POST created;
+    `stopped` is set once an operation found the pipeline unavailable."""
 
     def __init__(self, request: web.Request, base_url: str) -> None:
         self.request = request
         self.base_url = base_url
         self.created: dict[str, str] = {}
+        self.stopped = False
 
     async def run(self, op: Operation) -> dict[str, Any]:
-        """The BulkResponse entry of `op` (RFC 7644 §3.7: method, bulkId, version,
-        location, status, response). Raises nothing for a failed operation."""
-        entry: dict[str, Any] = {"method": op.method or "", **(
-            {"bulkId": op.bulk_id} if op.bulk_id else {})}
+        """The BulkResponse entry of `op` (method, bulkId, version, location, status,
+        response). A failed operation is an entry, never an exception."""
+        entry: dict[str, Any] = {"method": op.method or "",
+                                 **({"bulkId": op.bulk_id} if op.bulk_id else {})}
+        try:
+            return await self._run(op, entry)
+        except _UNAVAILABLE as exc:
+            self.stopped = True
+            ref = f"operation {exc.op_id}" if hasattr(exc, "op_id") else "this operation"
+            return {**entry, "status": "503", "response": {
+                "schemas": [ERROR_SCHEMA], "status": "503",
+                "detail": f"The service is temporarily unavailable or slow; the outcome of "
+                          f"{ref} is not known. The remaining operations were not processed; "
+                          "retry them later."}}
+
+    async def _run(self, op: Operation, entry: dict[str, Any]) -> dict[str, Any]:
         rid: str | None = None
         try:
             if op.error is not None:
                 raise op.error
             assert op.resource_type is not None and op.method is not None
-            rid = bulk_refs.resolve_id(op.resource_id, self.created) if op.resource_id else None
-            if rid is not None:
+            if op.resource_id is not None:
+                rid = bulk_refs.resolve_id(op.resource_id, self.created)
                 entry["location"] = f"{self.base_url}/{op.resource_type}s/{rid}"
             command = self._command(op, _uuid(rid, op.resource_type) if rid else None)
         except ScimError as exc:
             await self._record_rejection(op, rid, exc)
             return {**entry, "status": str(exc.status), "response": exc.body()}
-        try:
-            response = await self.request.app["bus"].submit(
-                command, method=op.method, path=f"/{op.resource_type}s" + (
-                    f"/{rid}" if rid else ""), resource_type=op.resource_type)
-        except (OutcomeTimeout, BrokerUnavailable) as exc:
-            return {**entry, "status": "503", "response": {
-                "schemas": [ERROR_SCHEMA], "status": "503",
-                "detail": f"Operation {exc.op_id}: the outcome is not known yet or it could "
-                          "not be queued; look the operation up in the ledger, or retry"}}
+        response = await self.request.app["bus"].submit(
+            command, method=op.method, path=_path(op.resource_type, rid),
+            resource_type=op.resource_type)
         return await self._entry(op, entry, response)
 
     def _command(self, op: Operation, target: UUID | None) -> Any:
@@ -122,18 +133,24 @@ class BulkRun:
         return entry
 
     async def _reread(self, op: Operation, rid: str) -> dict[str, Any] | None:
+        """An unchanged resource (the directory answered without it): read its version."""
         pool, tenant_id = self.request.app["pool"], self.request["tenant"].tenant_id
         if op.resource_type == "User":
             return await get_user(pool, tenant_id, UUID(rid))  # type: ignore[no-any-return]
-        return await get_group(pool, tenant_id, UUID(rid), with_members=False)  # type: ignore[no-any-return]
+        return await get_group(  # type: ignore[no-any-return]
+            pool, tenant_id, UUID(rid), with_members=False)
 
     async def _record_rejection(self, op: Operation, rid: str | None, exc: ScimError) -> None:
-        path = f"/{op.resource_type}s" + (f"/{rid or op.resource_id}" if op.resource_id else "")
+        """A ledger row for an operation refused before it became a command."""
         await self.request.app["bus"].record_rejection(
             tenant_id=self.request["tenant"].tenant_id, op_id=uuid.uuid4(),
-            method=op.method or "?", path=path if op.resource_type else "/Bulk",
-            resource_type=op.resource_type or "", reason_code=exc.reason_code,
-            detail=exc.detail)
+            method=op.method or "?", resource_type=op.resource_type or "",
+            path=_path(op.resource_type, rid or op.resource_id) if op.resource_type
+            else "/Bulk", reason_code=exc.reason_code, detail=exc.detail)
+
+
+def _path(resource_type: str | None, rid: str | None) -> str:
+    return f"/{resource_type}s" + (f"/{rid}" if rid else "")
 
 
 def _uuid(raw: str, resource_type: str) -> UUID:
@@ -143,6 +160,19 @@ def _uuid(raw: str, resource_type: str) -> UUID:
         raise NotFound(f"{resource_type} {raw[:100]} not found") from None
 
 
+async def execute(planned: BulkPlan, run: BulkRun) -> list[dict[str, Any]]:
+    """Run the operations in plan order, one at a time; return the entries of those
+    processed, in request order (see the module doc for when it stops early)."""
+    results: dict[int, dict[str, Any]] = {}
+    errors = 0
+    for i in planned.order:
+        results[i] = await run.run(planned.operations[i])
+        errors += int(results[i]["status"]) >= 400
+        if run.stopped or (planned.fail_on_errors and errors >= planned.fail_on_errors):
+            break
+    return [results[i] for i in sorted(results)]
+
+
 def add_routes(app: web.Application, prefix: str) -> None:
     scim_limits = limits(app)
 
@@ -150,15 +180,7 @@ def add_routes(app: web.Application, prefix: str) -> None:
         body = await read_limited(request, scim_limits.bulk_max_payload_bytes)
         planned = bulk_refs.parse_request(body, scim_limits.bulk_max_operations)
         run = BulkRun(request, str(request.app["settings"].base_url) + prefix)
-        results: dict[int, dict[str, Any]] = {}
-        errors = 0
-        for i in planned.order:
-            results[i] = await run.run(planned.operations[i])
-            if int(results[i]["status"]) >= 400:
-                errors += 1
-                if planned.fail_on_errors is not None and errors >= planned.fail_on_errors:
-                    break
         return scim_response(200, {"schemas": [BULK_RESPONSE_SCHEMA],
-                                   "Operations": [results[i] for i in sorted(results)]})
+                                   "Operations": await execute(planned, run)})
 
     app.router.add_post(f"{prefix}/Bulk", bulk)

@@ -84,3 +84,8 @@ async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.
                                   headers={"Allow": exc.headers["Allow"]}
                                   if "Allow" in exc.headers else None)
         raise
+    except Exception:  # a bug of ours: still a SCIM body, logged with its traceback
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "Internal error; the request can be retried",
+                              headers={"Retry-After": str(
+                                  request.app["settings"].http.retry_after_s)})

@@ -34,19 +34,25 @@ class TenantAuthenticator:
         self.ttl_s = ttl_s
         self._cache: dict[bytes, tuple[TenantIdentity, float]] = {}
         self._listener: asyncpg.Connection | None = None
+        self._reconnecting = asyncio.Lock()
 
     async def start(self) -> None:
         await self._listen()
 
     async def _listen(self) -> None:
-        self._cache.clear()
-        self._listener = await connect(self.dsn)
-        await self._listener.add_listener(TOKENS_CHANNEL, self._on_revoke)
-        self._listener.add_termination_listener(lambda _c: self._lost())
+        async with self._reconnecting:
+            if self._listener is not None and not self._listener.is_closed():
+                return  # another request reconnected meanwhile
+            self._cache.clear()
+            conn = await connect(self.dsn)
+            await conn.add_listener(TOKENS_CHANNEL, self._on_revoke)
+            conn.add_termination_listener(lambda _c: self._lost(conn))
+            self._listener = conn
 
-    def _lost(self) -> None:
+    def _lost(self, conn: asyncpg.Connection) -> None:
         self._cache.clear()
-        self._listener = None
+        if self._listener is conn:
+            self._listener = None
 
     def _on_revoke(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self.forget_token(payload)
@@ -62,12 +68,12 @@ class TenantAuthenticator:
 
     async def authenticate(self, token: str) -> TenantIdentity | None:
         """The tenant of a valid, unrevoked token; None otherwise."""
-        if self._listener is None:
+        if self._listener is None or self._listener.is_closed():
             # No invalidation channel: don't trust the cache; try to restore it.
             self._cache.clear()
             try:
                 await asyncio.wait_for(self._listen(), 2.0)
-            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("token invalidation channel unavailable: %s", exc)
         digest = token_hash(token)
         hit = self._cache.get(digest)

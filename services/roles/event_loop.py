@@ -3,9 +3,11 @@
 Each fetched batch of a partition is decoded (malformed records are logged and skipped),
 filtered by type and split per tenant, keeping order. Each tenant's events are applied in
 ONE transaction together with their `consumed_events` rows (a redelivered event is a
-unique-key hit and is skipped). One tenant per transaction keeps lock order simple: the
-transaction takes that tenant's locks only (its recomputation lock, its event sequence row),
-so it can never deadlock with another consumer or the directory.
+unique-key hit and is skipped). The events the handlers emit are collected and put in the
+outbox once, just before commit, so the tenant's event-sequence row (which the directory's
+writes need too) stays locked only for the last statement. One tenant per transaction keeps
+lock order simple: a transaction takes that tenant's locks only, so it can never deadlock
+with another consumer or the directory.
 
 Hooks: `on_failure(event, exc)` for every event of a transaction that raised (it rolled
 back; the consumer retries the batch with backoff, never committing past it), and
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -25,11 +28,13 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from dsync.kafka.ordered_consumer import OrderedConsumer
-from dsync.messages.events import CloudEvent, parse_event
+from dsync.messages.events import CloudEvent, DraftEvent, parse_event
 from dsync.service_runtime import ServiceRuntime, service_runtime
+from dsync_services.directory.repository import append_events
 
 log = logging.getLogger(__name__)
-ApplyEvent = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
+ApplyEvent = Callable[[asyncpg.Connection, CloudEvent, list[DraftEvent]], Awaitable[None]]
+"""Apply one event in the given transaction; append the events it emits to the list."""
 OnFailure = Callable[[CloudEvent, BaseException], Awaitable[None]]
 OnApplied = Callable[[CloudEvent], None]
 Extra = Callable[[ServiceRuntime], Awaitable[None]]
@@ -59,7 +64,8 @@ class TrackedHandler:
             try:
                 event = parse_event(record.value)
             except (ValidationError, ValueError):
-                log.error("skipping malformed event at %s[%d]@%d", tp.topic, tp.partition,
+                log.error("skipping malformed event at %s[%d]@%d",  # noqa: TRY400
+                          tp.topic, tp.partition,
                           record.offset, extra={"reason_code": "invalid_message"})
                 continue
             if event.type in self.types:
@@ -74,8 +80,12 @@ class TrackedHandler:
             async with self.pool.acquire() as conn, conn.transaction():
                 fresh = set(await conn.fetchval(_DEDUPE, self.name, [e.id for e in events]))
                 new = [e for e in events if UUID(e.id) in fresh]
+                emitted: list[DraftEvent] = []
                 for event in new:
-                    await self.apply(conn, event)
+                    await self.apply(conn, event, emitted)
+                if new:
+                    await append_events(conn, UUID(new[0].tenantid), emitted,
+                                        datetime.now(UTC))
         except Exception as exc:
             for event in events:
                 await self.on_failure(event, exc)

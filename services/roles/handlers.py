@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from dsync.messages.events import CloudEvent
+from dsync.messages.events import CloudEvent, DraftEvent
 from dsync_services.roles import ledger
 from dsync_services.roles.metrics import RolesMetrics
 from dsync_services.roles.recompute import recompute
@@ -41,11 +41,12 @@ class RolesEvents:
     def __init__(self, metrics: RolesMetrics) -> None:
         self.metrics = metrics
 
-    async def apply(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
+    async def apply(self, conn: asyncpg.Connection, event: CloudEvent,
+                    emit: list[DraftEvent]) -> None:
         """Recompute the affected users in the caller's transaction. Raises on DB errors."""
         targets = targets_of(event)
         started = time.perf_counter()
-        changes = await recompute(conn, UUID(event.tenantid), targets)
+        changes = await recompute(conn, UUID(event.tenantid), targets, emit)
         self.metrics.recompute_seconds.labels("event").observe(time.perf_counter() - started)
         if changes:
             self.metrics.roles_changed.labels(event.type).inc(len(changes))

@@ -1,12 +1,14 @@
 """The roles service process: maintains each user's effective roles from `dsync.events`
-and applies mapping changes queued by the admin API (see handlers, mapping_worker)."""
+(handlers) and applies queued `role_recomputation` operations — mapping changes and
+retries — from the ledger (queued, ledger_worker)."""
 from __future__ import annotations
 
 from dsync.service_runtime import ServiceRuntime
 from dsync_services.roles.event_loop import TrackedHandler, run_tracked_service
 from dsync_services.roles.handlers import TYPES, RolesEvents
-from dsync_services.roles.mapping_worker import MappingWorker
+from dsync_services.roles.ledger_worker import LedgerWorker
 from dsync_services.roles.metrics import RolesMetrics
+from dsync_services.roles.queued import KIND, make_perform
 
 
 async def main() -> None:
@@ -20,6 +22,7 @@ async def main() -> None:
                               events.on_applied)
 
     async def worker(rt: ServiceRuntime) -> None:
-        await MappingWorker(rt.pool, rt.postgres.database_url, metrics).run(rt.stop)
+        await LedgerWorker(rt.pool, rt.postgres.database_url, KIND, make_perform(metrics),
+                           lambda status: metrics.operations.labels(status).inc()).run(rt.stop)
 
     await run_tracked_service("roles", metrics.registry, make_handler, (worker,))

@@ -1,18 +1,16 @@
-"""load -> compute (pure) -> persist state + `access.roles_changed` events, in the caller's
-transaction.
+"""load -> compute (pure) -> persist state, and say which `access.roles_changed` events to
+emit, in the caller's transaction.
 
 Recomputations of one tenant are serialised by a transaction-scoped advisory lock, so the
 `before` of each `access.roles_changed` is the `after` of the previous one for that user.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
 
 from dsync.messages.events import DraftEvent
-from dsync_services.directory.repository import append_events
 from dsync_services.roles import repository as repo
 from dsync_services.roles.effective_roles import (
     Access,
@@ -49,10 +47,11 @@ def _event(change: RolesChange[UUID], cause: str) -> DraftEvent:
                             "after": list(change.after), "cause": cause})
 
 
-async def recompute(conn: asyncpg.Connection, tenant_id: UUID,
-                    targets: Targets) -> list[RolesChange[UUID]]:
-    """Recompute every user `targets` can affect; store what changed and emit one
-    `access.roles_changed` per user whose roles changed. Returns those changes."""
+async def recompute(conn: asyncpg.Connection, tenant_id: UUID, targets: Targets,
+                    emit: list[DraftEvent]) -> list[RolesChange[UUID]]:
+    """Recompute every user `targets` can affect; store what changed and add one
+    `access.roles_changed` per user whose roles changed to `emit` (the caller puts them in
+    the outbox before commit). Returns those changes."""
     if targets.empty:
         return []
     await repo.lock_tenant(conn, tenant_id)
@@ -70,6 +69,5 @@ async def recompute(conn: asyncpg.Connection, tenant_id: UUID,
     if targets.forget_user is not None:
         await repo.forget_user(conn, tenant_id, targets.forget_user)
     changes = roles_changes(before, after)
-    await append_events(conn, tenant_id, [_event(c, targets.cause) for c in changes],
-                        datetime.now(UTC))
+    emit.extend(_event(c, targets.cause) for c in changes)
     return changes

@@ -2,7 +2,8 @@
 
 `user.deactivated` revokes the sessions issued before the deactivation; `user.deleted`
 revokes all of them. In one transaction (with the consumed-event row): the sessions are
-revoked, one `session.revoked` event per session goes to the outbox, and the effect is
+revoked, one `session.revoked` event per session goes to the outbox (at the end of the
+transaction, see event_loop), and the effect is
 recorded in the ledger as a `session_revocation` operation (id derived from the event id,
 `received_at` = event time). The deprovisioning lag is observed after commit.
 """
@@ -14,7 +15,6 @@ from uuid import UUID
 import asyncpg
 
 from dsync.messages.events import CloudEvent, DraftEvent
-from dsync_services.directory.repository import append_events
 from dsync_services.roles import ledger
 from dsync_services.sessions import repository as repo
 from dsync_services.sessions.metrics import SessionsMetrics
@@ -36,18 +36,17 @@ class SessionEvents:
     def __init__(self, metrics: SessionsMetrics) -> None:
         self.metrics = metrics
 
-    async def apply(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        """Revoke and record, in the caller's transaction. Raises on database errors."""
+    async def apply(self, conn: asyncpg.Connection, event: CloudEvent,
+                    emit: list[DraftEvent]) -> None:
+        """Revoke and record in the caller's transaction; add the `session.revoked` events
+        to `emit`. Raises on database errors."""
         revocation = revocation_for(event)
         if revocation is None:
             return
-        tenant_id = UUID(event.tenantid)
-        revoked = await repo.revoke(conn, tenant_id, revocation)
-        await append_events(conn, tenant_id, [
-            DraftEvent(type="session.revoked", subject=str(sid),
-                       data={"session_id": str(sid), "user_id": str(revocation.user_id),
-                             "reason": revocation.reason})
-            for sid in revoked], datetime.now(UTC))
+        revoked = await repo.revoke(conn, UUID(event.tenantid), revocation)
+        emit.extend(DraftEvent(type="session.revoked", subject=str(sid),
+                               data={"session_id": str(sid), "user_id": str(revocation.user_id),
+                                     "reason": revocation.reason}) for sid in revoked)
         await ledger.record_applied(conn, detail=f"{len(revoked)} sessions revoked",
                                     **_ledger_fields(event, revocation.user_id))  # type: ignore[arg-type]
         self.metrics.revoked.labels(revocation.reason).inc(len(revoked))

@@ -70,7 +70,10 @@ class RunningStack:
             if raw:
                 import json as _json
 
-                body = _json.loads(raw)
+                try:
+                    body = _json.loads(raw)
+                except ValueError:
+                    body = raw.decode(errors="replace")
             return r.status, body, r.headers
 
     async def create_user(self, tenant: Tenant, user_name: str, **attrs: Any) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import asyncpg
 import pytest
 
 from dsync.db.pool import connect
+from dsync.messages.events import DraftEvent
+from dsync_services.directory.repository import append_events
 from dsync_services.roles.recompute import recompute
 from dsync_services.roles.targets import Targets, mapping_targets
 
@@ -66,8 +68,12 @@ async def mapping(conn: asyncpg.Connection, tenant: UUID, gid: UUID, *roles: str
 
 
 async def run(conn: asyncpg.Connection, tenant: UUID, targets: Targets) -> list[object]:
+    """One recomputation as the services run it: state and outbox in one transaction."""
     async with conn.transaction():
-        return await recompute(conn, tenant, targets)
+        emit: list[DraftEvent] = []
+        changes = await recompute(conn, tenant, targets, emit)
+        await append_events(conn, tenant, emit, datetime.now(UTC))
+        return changes  # type: ignore[return-value]
 
 
 async def roles(conn: asyncpg.Connection, tenant: UUID, uid: UUID) -> list[str] | None:

@@ -25,14 +25,14 @@ pytestmark = pytest.mark.skipif(
     reason="needs /Groups")
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = WAIT_S) -> Any:
+    deadline = time.monotonic() + within
     while True:
         value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {value!r}")
+            raise AssertionError(f"condition not met within {within}s: {value!r}")
         await asyncio.sleep(0.05)
 
 

@@ -31,15 +31,15 @@ async def issue(stack: RunningStack, tenant: Tenant, user_id: str) -> dict[str, 
     return body  # type: ignore[no-any-return]
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = WAIT_S) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = WAIT_S) -> Any:
     """Poll `check` until it returns a truthy value; fail with its last value on timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {value!r}")
+            raise AssertionError(f"condition not met within {within}s: {value!r}")
         await asyncio.sleep(0.05)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -155,6 +156,13 @@ async def test_rfc7644_3_7_4_limits_are_413(stack: RunningStack) -> None:
                                         "Content-Type": "application/scim+json"}) as r:
         assert r.status == 413
         assert "1048576" in (await r.json(content_type=None))["detail"]
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
+        for i in range(0, len(huge), 65536):
+            yield huge[i:i + 65536].encode()
+    async with stack.http.post(f"{stack.scim_url}/Bulk", data=chunks(),
+                               headers={"Authorization": f"Bearer {tenant.token}"}) as r:
+        assert r.status == 413
     assert await ledger(stack, tenant) == []  # nothing ran
 
 

@@ -21,7 +21,7 @@ from dsync_services.fanout.signing import verify
 from dsync_testkit.plugin import Servers, fresh_database
 from dsync_testkit.stack import SCIM_USER, RunningStack, Tenant, start_stack
 
-SECRET = "whsec_test_secret"
+SECRET = "whsec_test_secret"  # noqa: S105 - test secret
 MAX_ATTEMPTS = 4
 ATTEMPT_TIMEOUT_S = 1.0
 
@@ -110,8 +110,8 @@ async def receiver() -> AsyncIterator[Receiver]:
     await r.stop()
 
 
-async def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
+async def wait_for(check: Callable[[], Any], seconds: float = 20.0, what: str = "") -> Any:
+    deadline = time.monotonic() + seconds
     while True:
         value = check()
         if asyncio.iscoroutine(value):
@@ -266,7 +266,7 @@ async def test_dead_endpoint_is_paused_without_slowing_a_healthy_tenant_then_res
     assert sequences(sibling.delivered()) == list(range(1, expected_count(4) + 1))
     assert sibling.hits[-1].at < started + MAX_ATTEMPTS * ATTEMPT_TIMEOUT_S
 
-    hook = await wait_for(lambda: _paused(hooks_stack, broken, broken_wid), timeout=30,
+    hook = await wait_for(lambda: _paused(hooks_stack, broken, broken_wid), seconds=30,
                           what="broken endpoint paused")
     assert "dead" in hook["paused_reason"]
     assert [h.event["sequence"] for h in slow.hits] == [1] * MAX_ATTEMPTS  # never overtaken

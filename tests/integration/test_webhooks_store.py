@@ -100,5 +100,12 @@ async def test_ledger_retry_requeues_a_dead_delivery(pool: asyncpg.Pool,
     row = await pool.fetchrow("SELECT status, round_attempts FROM webhook_deliveries"
                               " WHERE id = $1", delivery)
     assert (row["status"], row["round_attempts"]) == ("pending", 0)
+    # the worker's path for `POST …/operations/{id}/retry` (NOTIFY dsync_retry)
+    await pool.execute("UPDATE webhook_deliveries SET status = 'retrying', round_attempts = 3,"
+                       " next_attempt_at = now() + interval '1h' WHERE id = $1", delivery)
+    assert await repo.retry_now(pool, op_id)
+    assert await pool.fetchval("SELECT next_attempt_at <= now() AND round_attempts = 0"
+                               " FROM webhook_deliveries WHERE id = $1", delivery)
+    assert not await repo.retry_now(pool, uuid.uuid4())
     assert await store.redeliver(pool, wid, since=datetime(2000, 1, 1, tzinfo=UTC),
                                  until=datetime.now(UTC)) == 0  # pending ones stay as they are

@@ -65,10 +65,9 @@ def test_rfc7644_3_7_1_circular_references_are_409() -> None:
     assert isinstance(errors[0], UnresolvedReference) and errors[0].status == 409
     assert isinstance(errors[1], UnresolvedReference)
     assert errors[2] is None
-    # depends on a cycle but is not on it: fails at run time, when qwerty is not created
-    assert errors[3] is None
-    assert sorted(planned.order) == [0, 1, 2, 3]
-    with pytest.raises(UnresolvedReference):
+    assert isinstance(errors[3], UnresolvedReference)  # depends on the cycle
+    assert planned.order == [2, 0, 1, 3]
+    with pytest.raises(UnresolvedReference):  # a reference whose POST did not run
         substitute(planned.operations[3].data, {"u": "1"})
 
 
@@ -216,3 +215,31 @@ def test_no_input_raises_anything_but_a_scim_error(ops: list[Any], extra: Any,
                 continue
             if op.bulk_id:
                 created[op.bulk_id] = f"id-{i}"
+
+
+class _ScriptedRun:
+    """Stands in for BulkRun: answers each operation with a scripted status."""
+
+    def __init__(self, statuses: dict[int, str], stop_at: int | None = None) -> None:
+        self.statuses, self.stop_at, self.stopped, self.seen = statuses, stop_at, False, []
+
+    async def run(self, op: Any) -> dict[str, Any]:
+        self.seen.append(op.index)
+        self.stopped = op.index == self.stop_at
+        return {"index": op.index, "status": self.statuses.get(op.index, "201")}
+
+
+async def test_execute_answers_in_request_order_and_stops_as_told() -> None:
+    from dsync_services.gateway.scim_bulk import execute
+
+    ops = [post("a", "/Groups", displayName="A", members=[{"value": "bulkId:b"}]),
+           post("b", "/Users", **USER), post("c", "/Users", **USER), post("d", "/Users", **USER)]
+    run = _ScriptedRun({})
+    entries = await execute(parse_request(bulk(*ops), 10), run)  # type: ignore[arg-type]
+    assert run.seen == [1, 0, 2, 3] and [e["index"] for e in entries] == [0, 1, 2, 3]
+    run = _ScriptedRun({1: "409", 2: "400"})
+    entries = await execute(parse_request(bulk(*ops, failOnErrors=2), 10), run)  # type: ignore[arg-type]
+    assert [e["index"] for e in entries] == [0, 1, 2]  # stopped after the 2nd error
+    run = _ScriptedRun({}, stop_at=0)  # the pipeline became unavailable
+    entries = await execute(parse_request(bulk(*ops), 10), run)  # type: ignore[arg-type]
+    assert [e["index"] for e in entries] == [0, 1]

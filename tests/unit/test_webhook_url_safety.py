@@ -40,7 +40,7 @@ def test_loopback_only_when_allowed(address: str) -> None:
 
 @pytest.mark.parametrize("address", [
     "169.254.169.254", "169.254.1.1", "fe80::1", "fd00:ec2::254", "100.100.100.200",
-    "168.63.129.16", "0.0.0.0", "::", "224.0.0.1", "255.255.255.255", "240.0.0.1",
+    "168.63.129.16", "0.0.0.0", "::",  # noqa: S104 "224.0.0.1", "255.255.255.255", "240.0.0.1",
     "::ffff:169.254.169.254", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe",
 ])
 def test_link_local_metadata_and_non_unicast_are_always_refused(address: str) -> None:

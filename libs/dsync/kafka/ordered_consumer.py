@@ -127,7 +127,7 @@ class OrderedConsumer:
                 if batches:
                     await asyncio.gather(*(self._process(tp, records, stop)
                                            for tp, records in batches.items()))
-                if self._commit_failures >= 5:
+                if self._commit_failures >= 3:
                     raise _BrokerReset("offset commits keep failing")
         finally:
             watchdog.cancel()
@@ -163,9 +163,11 @@ class OrderedConsumer:
                 if tp not in self.assignment.partitions:
                     return  # partition moved to another member: it will redo the batch
         try:
-            await self.consumer.commit({tp: records[-1].offset + 1})
+            # aiokafka retries "retriable" commit errors forever (after a broker reset:
+            # UnknownTopicOrPartition); bound it so the loop can notice and rejoin.
+            await asyncio.wait_for(self.consumer.commit({tp: records[-1].offset + 1}), 5.0)
             self._commit_failures = 0
-        except (CommitFailedError, KafkaError) as exc:
+        except (CommitFailedError, KafkaError, TimeoutError) as exc:
             # Redelivery after a failed commit is harmless: handlers dedupe.
             self._commit_failures += 1
             log.warning("commit failed on %s[%d]: %s", tp.topic, tp.partition, exc)

@@ -1,0 +1,111 @@
+"""Applies queued asynchronous operations of one kind from the operations ledger.
+
+An operation is queued as `accepted` by the admin API (a mapping change, NOTIFY
+`dsync_access_work`) or by an operator's retry (NOTIFY `dsync_retry`). The worker claims
+them one at a time (`FOR UPDATE SKIP LOCKED`, so instances share the queue), runs
+`perform` in a savepoint, puts the events it emitted in the outbox, marks the operation
+`applied` and NOTIFYs `dsync_outcomes` with its id (a waiting admin request answers). A
+failed attempt is recorded (`failed`, retryable, attempts + 1) and retried with exponential
+backoff (2^attempts s, at most 60 s); after `ledger.MAX_ATTEMPTS` it is `dead`. A poll every
+`poll_s` covers a lost LISTEN connection. Shared by the roles and sessions services.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+
+from dsync.db.pool import connect
+from dsync.messages.events import DraftEvent
+from dsync_services.directory.repository import append_events
+from dsync_services.roles import ledger
+
+log = logging.getLogger(__name__)
+RETRY_CHANNEL = "dsync_retry"
+
+Perform = Callable[[asyncpg.Connection, asyncpg.Record, list[DraftEvent]], Awaitable[str]]
+"""Do the operation's work in the given transaction; add emitted events; return a detail."""
+
+_CLAIM = """
+SELECT id, tenant_id, method, resource_type, resource_id, attempts, received_at
+  FROM operations
+ WHERE kind = $1 AND (status = 'accepted' OR (status = 'failed' AND retryable
+       AND completed_at < now() - make_interval(secs => least(60, 2 ^ attempts))))
+ ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
+
+
+class LedgerWorker:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, kind: str, perform: Perform,
+                 on_result: Callable[[str], None] = lambda _status: None,
+                 poll_s: float = 1.0) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.kind = kind
+        self.perform = perform
+        self.on_result = on_result
+        self.poll_s = poll_s
+        self._wake = asyncio.Event()
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload.split(":", 1)[0] == self.kind:
+            self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop`; database errors are logged and retried."""
+        listener: asyncpg.Connection | None = None
+        while not stop.is_set():
+            try:
+                if listener is None or listener.is_closed():
+                    listener = await connect(self.dsn)
+                    await listener.add_listener(ledger.WORK_CHANNEL, self._notified)
+                    await listener.add_listener(RETRY_CHANNEL, self._notified)
+                self._wake.clear()
+                while not stop.is_set() and await self.run_one():
+                    pass
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("%s worker error: %s", self.kind, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+        if listener is not None and not listener.is_closed():
+            await listener.close()
+
+    async def run_one(self) -> bool:
+        """Claim and apply one operation; False when none is waiting."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            op = await conn.fetchrow(_CLAIM, self.kind)
+            if op is None:
+                return False
+            try:
+                async with conn.transaction():  # savepoint: a failure keeps the claim
+                    emit: list[DraftEvent] = []
+                    detail = await self.perform(conn, op, emit)
+                    await append_events(conn, op["tenant_id"], emit, datetime.now(UTC))
+            except (asyncpg.InterfaceError, OSError):
+                raise  # connection lost: the claim is released, the operation stays queued
+            except Exception as exc:  # noqa: BLE001 - recorded in the ledger, retried later
+                self.on_result(await self._failed(conn, op, exc))
+                return True
+            await conn.execute(
+                "UPDATE operations SET status = 'applied', reason_code = NULL,"
+                " retryable = false, attempts = attempts + 1, completed_at = clock_timestamp(),"
+                " detail = $2 WHERE id = $1", op["id"], detail)
+            await conn.execute("SELECT pg_notify($1, $2)", ledger.OUTCOME_CHANNEL, str(op["id"]))
+        self.on_result("applied")
+        return True
+
+    async def _failed(self, conn: asyncpg.Connection, op: asyncpg.Record,
+                      exc: BaseException) -> str:
+        log.warning("%s %s failed: %s", self.kind, op["id"], type(exc).__name__,
+                    extra={"operation_id": str(op["id"]), "tenant_id": str(op["tenant_id"])})
+        dead = op["attempts"] + 1 >= ledger.MAX_ATTEMPTS
+        await conn.execute(
+            "UPDATE operations SET status = $2, reason_code = 'internal', retryable = $3,"
+            " attempts = attempts + 1, completed_at = now(), detail = $4 WHERE id = $1",
+            op["id"], "dead" if dead else "failed", not dead,
+            f"{type(exc).__name__}: {exc}"[:500])
+        return "dead" if dead else "failed"
