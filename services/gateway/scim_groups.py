@@ -79,6 +79,7 @@ async def _stream_with_members(request: web.Request, pool: object, tenant_id: UU
     await response.write((prefix + (',' if head else '') + '"members":[').encode())
     after = UUID(int=0)
     first = True
+    base = request.app["settings"].base_url + "/scim/v2"
     while True:
         rows = await pool.fetch(  # type: ignore[attr-defined]
             "SELECT gm.member_id, gm.member_type, COALESCE(u.display_name, u.user_name,"
@@ -93,7 +94,9 @@ async def _stream_with_members(request: web.Request, pool: object, tenant_id: UU
             break
         chunk = []
         for r in rows:
-            member = {"value": str(r["member_id"]), "type": r["member_type"]}
+            member = {"value": str(r["member_id"]),
+                      "$ref": f"{base}/{r['member_type']}s/{r['member_id']}",
+                      "type": r["member_type"]}
             if r["display"] is not None:
                 member["display"] = r["display"]
             chunk.append(json.dumps(member, separators=(",", ":")))

@@ -52,6 +52,8 @@ async def read_json(request: web.Request) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidSyntax("The request body is not valid JSON") from None
+    except RecursionError:
+        raise InvalidSyntax("The request body nests too deeply") from None
 
 
 @web.middleware

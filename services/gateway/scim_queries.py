@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dsync.scim.errors import InvalidSyntax
+from dsync.scim.errors import InvalidSyntax, NotImplementedYet
 from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.scim.schema import LIST_SCHEMA, SEARCH_SCHEMA
@@ -64,7 +64,13 @@ def _handlers(resource_type: str):  # type: ignore[no-untyped-def]
     return listing, search
 
 
+async def root_search(_: web.Request) -> web.Response:
+    raise NotImplementedYet("Searching across resource types at /.search is not supported; "
+                            "use /Users/.search or /Groups/.search")
+
+
 def add_routes(app: web.Application, prefix: str) -> None:
+    app.router.add_post(f"{prefix}/.search", root_search)
     for resource_type in ("User", "Group"):
         listing, search = _handlers(resource_type)
         app.router.add_get(f"{prefix}/{resource_type}s", listing)

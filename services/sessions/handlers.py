@@ -1,11 +1,11 @@
-"""What the sessions service does with deprovisioning events.
+"""What the sessions service does with deprovisioning events (and retried revocations).
 
 `user.deactivated` revokes the sessions issued before the deactivation; `user.deleted`
 revokes all of them. In one transaction (with the consumed-event row): the sessions are
 revoked, one `session.revoked` event per session goes to the outbox (at the end of the
-transaction, see event_loop), and the effect is
-recorded in the ledger as a `session_revocation` operation (id derived from the event id,
-`received_at` = event time). The deprovisioning lag is observed after commit.
+transaction, see event_loop), and the effect is recorded in the ledger as a
+`session_revocation` operation (id derived from the event id, `received_at` = event time).
+The deprovisioning lag is observed after commit.
 """
 from __future__ import annotations
 
@@ -18,10 +18,21 @@ from dsync.messages.events import CloudEvent, DraftEvent
 from dsync_services.roles import ledger
 from dsync_services.sessions import repository as repo
 from dsync_services.sessions.metrics import SessionsMetrics
-from dsync_services.sessions.model import revocation_for
+from dsync_services.sessions.model import revocation_for, revocation_on_retry, revoked_event
 
 KIND = "session_revocation"
 TYPES = frozenset({"user.deactivated", "user.deleted"})
+
+
+async def perform_queued(conn: asyncpg.Connection, op: asyncpg.Record,
+                         emit: list[DraftEvent]) -> str:
+    """A retried `session_revocation` operation (see ledger_worker), from current state."""
+    exists = bool(await conn.fetchval("SELECT true FROM users WHERE tenant_id = $1 AND"
+                                      " id = $2", op["tenant_id"], op["resource_id"]))
+    revocation = revocation_on_retry(op["resource_id"], user_exists=exists)
+    revoked = await repo.revoke(conn, op["tenant_id"], revocation)
+    emit.extend(revoked_event(sid, revocation) for sid in revoked)
+    return f"{len(revoked)} sessions revoked"
 
 
 def _ledger_fields(event: CloudEvent, user_id: UUID | None) -> dict[str, object]:
@@ -44,9 +55,7 @@ class SessionEvents:
         if revocation is None:
             return
         revoked = await repo.revoke(conn, UUID(event.tenantid), revocation)
-        emit.extend(DraftEvent(type="session.revoked", subject=str(sid),
-                               data={"session_id": str(sid), "user_id": str(revocation.user_id),
-                                     "reason": revocation.reason}) for sid in revoked)
+        emit.extend(revoked_event(sid, revocation) for sid in revoked)
         await ledger.record_applied(conn, detail=f"{len(revoked)} sessions revoked",
                                     **_ledger_fields(event, revocation.user_id))  # type: ignore[arg-type]
         self.metrics.revoked.labels(revocation.reason).inc(len(revoked))

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from dsync.messages.events import CloudEvent
+from dsync.messages.events import CloudEvent, DraftEvent
 from dsync.tokens import new_token, token_hash
 
 TOKEN_PREFIX = "dsync_sess_"  # noqa: S105 - a prefix, not a secret
@@ -67,6 +67,21 @@ def revocation_for(event: CloudEvent) -> Revocation | None:
     except ValueError:
         return None
     return None
+
+
+def revocation_on_retry(user_id: UUID, *, user_exists: bool) -> Revocation:
+    """A retried revocation, decided from the current state: a deleted user loses every
+    session; otherwise those issued before its last deactivation (none if never)."""
+    if user_exists:
+        return Revocation(user_id, "user_deactivated", all_sessions=False)
+    return Revocation(user_id, "user_deleted", all_sessions=True)
+
+
+def revoked_event(session_id: UUID, revocation: Revocation) -> DraftEvent:
+    """The `session.revoked` event of one revoked session."""
+    return DraftEvent(type="session.revoked", subject=str(session_id),
+                      data={"session_id": str(session_id), "user_id": str(revocation.user_id),
+                            "reason": revocation.reason})
 
 
 def introspection_answer(row: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:

@@ -89,7 +89,8 @@ async def test_nested_groups_show_as_indirect_membership(stack: RunningStack) ->
     user = await stack.create_user(tenant, "nested@example.com")
     inner = await _group(stack, tenant, "inner", [user["id"]])
     outer = await _group(stack, tenant, "outer", [inner["id"]])
-    assert outer["members"] == [{"value": inner["id"], "type": "Group", "display": "inner"}]
+    assert outer["members"] == [{"value": inner["id"], "type": "Group", "display": "inner",
+                                 "$ref": f"{stack.scim_url}/Groups/{inner['id']}"}]
     status, body, _ = await stack.scim(tenant, "GET", f"/Users/{user['id']}")
     types = {g["value"]: g["type"] for g in body["groups"]}
     assert types == {inner["id"]: "direct", outer["id"]: "indirect"}

@@ -123,3 +123,14 @@ def test_targets_of_other_or_malformed_events_are_empty() -> None:
     assert targets_of(_event("access.roles_changed", str(uuid4()), {})).empty
     assert targets_of(_event("group.member_added", "x", {"member_id": "nope"})).empty
     assert targets_of(_event("user.deactivated", "not-a-uuid", {})).empty
+
+
+def test_queued_recomputation_targets() -> None:
+    from dsync_services.roles.queued import targets_for
+
+    u, g = uuid4(), uuid4()
+    assert targets_for("Group", g, True).groups == {g}
+    assert targets_for("User", u, True).users == {u}
+    gone = targets_for("User", u, False)
+    assert gone.users == {u} and gone.forget_user == u
+    assert targets_for("User", None, True).empty

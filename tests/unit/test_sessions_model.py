@@ -86,3 +86,17 @@ def test_introspection_unknown_and_after_reactivation() -> None:
     # issued after a reactivation: user_version >= floor
     assert introspection_answer(_row(user_version=5, min_version=4), NOW)["active"] is True
     assert introspection_answer(_row(roles=None), NOW)["roles"] == []
+
+
+def test_retried_revocation_is_decided_from_current_state() -> None:
+    from dsync_services.sessions.model import revocation_on_retry, revoked_event
+
+    u = uuid4()
+    assert revocation_on_retry(u, user_exists=False).all_sessions is True
+    kept = revocation_on_retry(u, user_exists=True)
+    assert kept.all_sessions is False and kept.reason == "user_deactivated"
+    sid = uuid4()
+    event = revoked_event(sid, kept)
+    assert event.type == "session.revoked" and event.subject == str(sid)
+    assert event.data == {"session_id": str(sid), "user_id": str(u),
+                          "reason": "user_deactivated"}

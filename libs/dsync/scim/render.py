@@ -71,4 +71,10 @@ def with_location(resource: dict[str, Any], base_url: str) -> dict[str, Any]:
     """Add `meta.location` (the gateway knows its public base URL; the directory does not)."""
     kind = resource.get("meta", {}).get("resourceType", "User")
     location = f"{base_url}/{kind}s/{resource['id']}"
-    return {**resource, "meta": {**resource.get("meta", {}), "location": location}}
+    out = {**resource, "meta": {**resource.get("meta", {}), "location": location}}
+    for attr in ("members", "groups"):  # stored refs are relative ("../Users/<id>")
+        if isinstance(out.get(attr), list):
+            out[attr] = [{**m, "$ref": f"{base_url}/{m['$ref'][3:]}"}
+                         if isinstance(m, dict) and str(m.get("$ref", "")).startswith("../")
+                         else m for m in out[attr]]
+    return out

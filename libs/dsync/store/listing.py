@@ -80,7 +80,8 @@ async def groups_of_users(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UU
     out: dict[UUID, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r["user_id"], []).append(
-            {"value": str(r["id"]), "display": r["display_name"],
+            {"value": str(r["id"]), "$ref": f"../Groups/{r['id']}",
+             "display": r["display_name"],
              "type": "direct" if r["depth"] == 1 else "indirect"})
     return out
 
@@ -101,7 +102,9 @@ async def members_of_groups(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: 
         """, tenant_id, group_ids)
     out: dict[UUID, list[dict[str, Any]]] = {}
     for r in rows:
-        member: dict[str, Any] = {"value": str(r["member_id"]), "type": r["member_type"]}
+        member: dict[str, Any] = {"value": str(r["member_id"]),
+                                  "$ref": f"../{r['member_type']}s/{r['member_id']}",
+                                  "type": r["member_type"]}
         if r["display"] is not None:
             member["display"] = r["display"]
         out.setdefault(r["group_id"], []).append(member)

@@ -27,7 +27,8 @@ async def user_groups(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
           FROM up JOIN groups g ON g.tenant_id = $1 AND g.id = up.group_id
          GROUP BY g.id, g.display_name ORDER BY min(up.depth), g.display_name, g.id
         """, tenant_id, user_id)
-    return [{"value": str(r["id"]), "display": r["display_name"],
+    return [{"value": str(r["id"]), "$ref": f"../Groups/{r['id']}",
+             "display": r["display_name"],
              "type": "direct" if r["depth"] == 1 else "indirect"} for r in rows]
 
 
@@ -59,7 +60,9 @@ async def group_members(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID
         """, tenant_id, group_id, limit)
     out = []
     for r in rows:
-        member: dict[str, Any] = {"value": str(r["member_id"]), "type": r["member_type"]}
+        member: dict[str, Any] = {"value": str(r["member_id"]),
+                                  "$ref": f"../{r['member_type']}s/{r['member_id']}",
+                                  "type": r["member_type"]}
         if r["display"] is not None:
             member["display"] = r["display"]
         out.append(member)
