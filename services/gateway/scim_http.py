@@ -87,6 +87,8 @@ async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.
                                   if "Allow" in exc.headers else None)
         raise
     except Exception:  # a bug of ours: still a SCIM body, logged with its traceback
+        if not request.path.startswith("/scim/"):
+            raise  # admin errors are rendered by the admin middleware
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "Internal error; the request can be retried",
                               headers={"Retry-After": str(

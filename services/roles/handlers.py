@@ -18,7 +18,8 @@ from dsync_services.roles.recompute import recompute
 from dsync_services.roles.targets import DEPROVISIONING, targets_of
 
 KIND = "role_recomputation"
-TYPES = frozenset({"user.created", "user.reactivated", "user.deactivated", "user.deleted",
+# `user.created` cannot change roles (a new user is in no group; SCIM `groups` is read-only).
+TYPES = frozenset({"user.reactivated", "user.deactivated", "user.deleted",
                    "group.member_added", "group.member_removed", "group.deleted"})
 
 

@@ -44,7 +44,7 @@ def targets_of(event: CloudEvent) -> Targets:
     Malformed ids in an event (not produced by dsync) give empty targets, never raise.
     """
     data = event.data
-    if event.type in ("user.created", "user.reactivated", "user.deactivated"):
+    if event.type in ("user.reactivated", "user.deactivated"):
         user = _uuid(event.subject)
         return Targets(users=frozenset({user}) if user else frozenset(), cause=event.type)
     if event.type == "user.deleted":

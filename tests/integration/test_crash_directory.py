@@ -73,3 +73,39 @@ async def test_sigkill_directory_under_load_loses_and_duplicates_nothing(
             assert seqs == list(range(1, len(seqs) + 1))
     finally:
         await conn.close()
+
+
+async def test_timeout_answers_503_and_the_idp_retry_gets_409(crash_stack: RunningStack) -> None:
+    """The directory is paused: the write answers 503 with Retry-After and an operation id,
+    is still applied once, and the IdP's retry gets the SCIM-correct 409 with the user
+    findable by filter."""
+    from urllib.parse import quote
+
+    stack = crash_stack
+    tenant = await stack.new_tenant()
+    body = {"schemas": [SCIM_USER], "userName": "slow@example.com"}
+    stack.supervisor.kill("directory", signal.SIGSTOP)
+    try:
+        status, error, headers = await stack.scim(tenant, "POST", "/Users", body)
+    finally:
+        stack.supervisor.kill("directory", signal.SIGCONT)
+    assert status == 503, error
+    assert int(headers["Retry-After"]) >= 1
+    op_id = headers["Dsync-Operation-Id"]
+    assert op_id in error["detail"]
+    deadline = time.monotonic() + 30
+    while True:
+        status, retry, _ = await stack.scim(tenant, "POST", "/Users", body)
+        if status != 503:
+            break
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.5)
+    assert status == 409 and retry["scimType"] == "uniqueness"
+    status, found, _ = await stack.scim(
+        tenant, "GET", "/Users?filter=" + quote('userName eq "slow@example.com"'))
+    assert found["totalResults"] == 1
+    status, op = await stack.admin("GET", f"/admin/v1/tenants/{tenant.id}/operations/{op_id}")
+    assert status == 200 and op["status"] == "applied" and op["attempts"] == 1
+    status, ops = await stack.admin("GET",
+                                    f"/admin/v1/tenants/{tenant.id}/operations?status=rejected")
+    assert [o["reason_code"] for o in ops["operations"]] == ["uniqueness"]

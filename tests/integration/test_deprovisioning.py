@@ -229,3 +229,36 @@ async def test_deprovisioning_lag_metric_is_exported(stack: RunningStack) -> Non
                    float(line.split()[-1]) >= 1 for line in text.splitlines())
 
     await eventually(exported)
+
+
+async def test_operator_retry_reruns_a_failed_revocation(stack: RunningStack) -> None:
+    tenant = await stack.new_tenant()
+    user = await stack.create_user(tenant, "retry@example.com")
+    session = await issue(stack, tenant, user["id"])
+    assert await _patch_okta(stack, tenant, user["id"]) == 200
+    rows = await eventually(lambda: _ledger_done(stack, tenant, user["id"]))
+    # Pretend the revocation had failed and its session was never revoked.
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        await conn.execute("UPDATE sessions SET revoked_at = NULL WHERE id = $1",
+                           session["session_id"])
+        op_id = await conn.fetchval(
+            "UPDATE operations SET status = 'failed', retryable = true, reason_code ="
+            " 'internal' WHERE tenant_id = $1 AND resource_id = $2 AND kind ="
+            " 'session_revocation' RETURNING id", tenant.id, user["id"])
+        attempts = next(r["attempts"] for r in rows if r["kind"] == "session_revocation")
+        status, body = await stack.admin(
+            "POST", f"/admin/v1/tenants/{tenant.id}/operations/{op_id}/retry")
+        assert status == 202, body
+
+        async def reapplied() -> bool:
+            row = await conn.fetchrow("SELECT status, attempts FROM operations WHERE id = $1",
+                                      op_id)
+            revoked = await conn.fetchval("SELECT revoked_at FROM sessions WHERE id = $1",
+                                          session["session_id"])
+            return row["status"] == "applied" and row["attempts"] > attempts and bool(revoked)
+
+        await eventually(reapplied)
+    finally:
+        await conn.close()
+    assert await introspect(stack, session["token"]) == {"active": False}
