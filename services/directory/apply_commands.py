@@ -77,16 +77,16 @@ async def _response(conn: asyncpg.Connection, command: Command, decision: Decisi
 
 
 async def apply_one(conn: asyncpg.Connection, command: Command, raw: dict[str, Any], *,
-                    isolate: bool) -> str:
+                    isolate: bool) -> tuple[str, dict[str, Any] | None]:
     """Apply one command inside the caller's transaction; return the operation status
-    (`applied`, `rejected` or `duplicate`).
+    (`applied`, `rejected` or `duplicate`) and the stored response (None for a duplicate).
 
     With `isolate`, the writes run in a savepoint and a database error caused by this
     command's data rejects the command alone (the slow path after a failed batch).
     """
     status = await repository.lock_operation(conn, command.command_id)
     if status in TERMINAL:
-        return "duplicate"
+        return "duplicate", None
     method, path, kind = describe(command)
     if status is None:
         await repository.record_operation(conn, op_id=command.command_id,
@@ -115,11 +115,11 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: dict[str, A
             await _persist(conn, command, decision, now)
     outcome: Outcome = decision.outcome
     err = outcome.error
-    await repository.finish_operation(
+    response = await repository.finish_operation(
         conn, op_id=command.command_id, status="applied" if err is None else "rejected",
         resource_id=outcome.resource_id, reason_code=err.reason_code if err else None,
         detail=err.detail if err else None, response=await _response(conn, command, decision))
-    return "applied" if err is None else "rejected"
+    return ("applied" if err is None else "rejected"), response
 
 
 async def _persist(conn: asyncpg.Connection, command: Command, decision: Decision,
@@ -162,9 +162,11 @@ async def apply_batch(pool: asyncpg.Pool, commands: list[tuple[Command, dict[str
 async def _run(conn: asyncpg.Connection, commands: list[tuple[Command, dict[str, Any]]], *,
                isolate: bool) -> list[str]:
     async with conn.transaction():
-        statuses = [await apply_one(conn, command, raw, isolate=isolate)
-                    for command, raw in commands]
-        await repository.notify_outcomes(conn, [c.command_id for c, _ in commands])
+        results = [await apply_one(conn, command, raw, isolate=isolate)
+                   for command, raw in commands]
+        await repository.notify_outcomes(
+            conn, [(c.command_id, r[1]) for (c, _), r in zip(commands, results, strict=True)])
+        statuses = [r[0] for r in results]
         if any(s == "applied" for s in statuses):
             await conn.execute("SELECT pg_notify($1, '')", repository.OUTBOX_CHANNEL)
     return statuses

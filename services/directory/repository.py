@@ -40,21 +40,42 @@ async def record_operation(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: 
 
 async def finish_operation(conn: asyncpg.Connection, *, op_id: UUID, status: str,
                            resource_id: UUID | None, reason_code: str | None,
-                           detail: str | None, response: dict[str, Any]) -> None:
+                           detail: str | None, response: dict[str, Any]) -> dict[str, Any]:
     await conn.execute(
         "UPDATE operations SET status = $2, resource_id = COALESCE($3, resource_id),"
         " reason_code = $4, detail = $5, response = $6, retryable = false,"
         " attempts = attempts + 1, completed_at = now() WHERE id = $1",
         op_id, status, resource_id, reason_code, detail, response)
+    return response
 
 
-async def notify_outcomes(conn: asyncpg.Connection, op_ids: list[UUID]) -> None:
-    """Wake gateways waiting on these operations (delivered at commit). Payload: ids
-    joined by commas, chunked under PostgreSQL's 8000-byte NOTIFY limit."""
-    ids = [str(i) for i in op_ids]
-    for start in range(0, len(ids), 200):
+async def notify_outcomes(conn: asyncpg.Connection,
+                          outcomes: list[tuple[UUID, dict[str, Any] | None]]) -> None:
+    """Wake gateways waiting on these operations (delivered at commit).
+
+    Payload: a JSON list of `[operation id, response or null]`, packed under PostgreSQL's
+    8000-byte NOTIFY limit; a response too large to fit travels as null and the gateway
+    reads it from the ledger. Saves the gateway a query per write.
+    """
+    chunk: list[str] = []
+    size = 2
+    for op_id, response in outcomes:
+        item = dumps([str(op_id), response])
+        if len(item) > _NOTIFY_ITEM_MAX:
+            item = dumps([str(op_id), None])
+        if size + len(item) + 1 > _NOTIFY_MAX and chunk:
+            await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL,
+                               "[" + ",".join(chunk) + "]")
+            chunk, size = [], 2
+        chunk.append(item)
+        size += len(item) + 1
+    if chunk:
         await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL,
-                           ",".join(ids[start:start + 200]))
+                           "[" + ",".join(chunk) + "]")
+
+
+_NOTIFY_MAX = 7900
+_NOTIFY_ITEM_MAX = 7000
 
 
 async def check_unique(conn: asyncpg.Connection, tenant_id: UUID,

@@ -65,11 +65,13 @@ class CommandBus:
                 await self._mark_unpublished(command.command_id, exc)
                 raise BrokerUnavailable(command.command_id) from exc
             try:
-                await asyncio.wait_for(asyncio.shield(done), self.timeout_s)
+                carried = await asyncio.wait_for(asyncio.shield(done), self.timeout_s)
             except TimeoutError:
                 raise OutcomeTimeout(command.command_id) from None
         finally:
             self.waiter.forget(command.command_id)
+        if carried is not None:
+            return carried
         response: dict[str, Any] = await self.pool.fetchval(
             "SELECT response FROM operations WHERE id = $1", command.command_id)
         return response

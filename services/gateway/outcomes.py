@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -24,7 +26,7 @@ class OutcomeWaiter:
         self.pool = pool
         self.dsn = dsn
         self.poll_s = poll_s
-        self._pending: dict[str, asyncio.Future[None]] = {}
+        self._pending: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
         self._listener: asyncpg.Connection | None = None
         self._poller: asyncio.Task[None] | None = None
 
@@ -46,14 +48,23 @@ class OutcomeWaiter:
             await self._listener.close()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        for op_id in payload.split(","):
-            fut = self._pending.get(op_id)
-            if fut is not None and not fut.done():
-                fut.set_result(None)
+        """Payload: `[[op id, response | null], ...]` from the directory, or one bare id
+        from the poll. Only ops this gateway waits for are decoded further."""
+        if not payload.startswith("["):
+            self._resolve(payload, None)
+            return
+        for op_id, response in json.loads(payload):
+            self._resolve(op_id, response)
 
-    def register(self, op_id: UUID) -> asyncio.Future[None]:
-        """Call before publishing the command, so a fast outcome is not missed."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def _resolve(self, op_id: str, response: dict[str, Any] | None) -> None:
+        fut = self._pending.get(op_id)
+        if fut is not None and not fut.done():
+            fut.set_result(response)
+
+    def register(self, op_id: UUID) -> asyncio.Future[dict[str, Any] | None]:
+        """Call before publishing the command, so a fast outcome is not missed. The future
+        resolves to the stored response when the notification carried it, else None."""
+        fut: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         self._pending[str(op_id)] = fut
         return fut
 
@@ -73,6 +84,6 @@ class OutcomeWaiter:
                     "SELECT id FROM operations WHERE id = ANY($1)"
                     " AND status IN ('applied', 'rejected')", ids)
                 for r in rows:
-                    self._on_notify(None, 0, OUTCOME_CHANNEL, str(r["id"]))
+                    self._resolve(str(r["id"]), None)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("outcome poll failed: %s", exc)
