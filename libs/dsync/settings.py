@@ -25,6 +25,10 @@ class KafkaSettings(_Frozen):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=10_000)
+    """Long-poll of the directory's command consumer: on the SCIM answer's path."""
+    kafka_events_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
+    """Long-poll of the `dsync.events` consumers (roles, sessions, fanout): off the SCIM
+    answer's path, so a little more wait buys back CPU on the embedded broker."""
     kafka_enable_idempotence: bool = False
     kafka_commands_partitions: int = Field(16, ge=1)
     kafka_events_partitions: int = Field(16, ge=1)

@@ -20,7 +20,7 @@ def build_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
 
 
 def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
-                   client_id: str) -> AIOKafkaConsumer:
+                   client_id: str, fetch_max_wait_ms: int | None = None) -> AIOKafkaConsumer:
     """Manual commits, earliest reset (end offsets are unreliable on Tansu), small fetch wait."""
     return AIOKafkaConsumer(
         *topics,
@@ -29,7 +29,7 @@ def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
         client_id=client_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        fetch_max_wait_ms=fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms,
         max_poll_records=500,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,

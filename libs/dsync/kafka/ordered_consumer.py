@@ -79,8 +79,10 @@ class OrderedConsumer:
         self.restarts = 0
 
     def _new_consumer(self) -> AIOKafkaConsumer:
+        wait = (self.settings.kafka_events_fetch_max_wait_ms
+                if self.topic == self.settings.events_topic else None)
         return build_consumer(self.settings, group_id=self.group_id,
-                              client_id=f"{self.service}-{os.getpid()}")
+                              client_id=f"{self.service}-{os.getpid()}", fetch_max_wait_ms=wait)
 
     @property
     def assigned(self) -> bool:
