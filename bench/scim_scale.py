@@ -18,14 +18,17 @@ from urllib.parse import quote
 import asyncpg
 from common import boot, percentiles
 
-from dsync.db.pool import connect
+import json
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 async def seed(dsn: str, tenant_id: str, users: int, group_size: int) -> tuple[list[uuid.UUID], uuid.UUID]:
-    conn = await connect(dsn)
+    conn = await asyncpg.connect(dsn)
+    await conn.set_type_codec("jsonb", encoder=lambda v: b"\x01" + v.encode(),
+                              decoder=lambda b: json.loads(b[1:]), schema="pg_catalog",
+                              format="binary")
     try:
         tid = uuid.UUID(tenant_id)
         now = datetime.now(UTC)
@@ -34,10 +37,10 @@ async def seed(dsn: str, tenant_id: str, users: int, group_size: int) -> tuple[l
         chunk = 100_000
         for base in range(0, users, chunk):
             rows = [(tid, ids[i], f"user{i}@scale.test", None, True, f"User {i}",
-                     {"schemas": [USER], "userName": f"user{i}@scale.test",
-                      "displayName": f"User {i}", "active": True,
-                      "emails": [{"value": f"user{i}@scale.test", "type": "work",
-                                  "primary": True}]}, 1, now, now)
+                     json.dumps({"schemas": [USER], "userName": f"user{i}@scale.test",
+                                 "displayName": f"User {i}", "active": True,
+                                 "emails": [{"value": f"user{i}@scale.test", "type": "work",
+                                             "primary": True}]}), 1, now, now)
                     for i in range(base, min(users, base + chunk))]
             await conn.copy_records_to_table(
                 "users", records=rows,
@@ -49,8 +52,8 @@ async def seed(dsn: str, tenant_id: str, users: int, group_size: int) -> tuple[l
         await conn.execute(
             "INSERT INTO groups (tenant_id, id, display_name, doc, created_at, updated_at)"
             " VALUES ($1, $2, 'big', $3, $4, $4)", tid, gid,
-            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "big"},
-            now)
+            json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                        "displayName": "big"}), now)
         await conn.copy_records_to_table(
             "group_members", records=[(tid, gid, ids[i], "User") for i in range(group_size)],
             columns=["tenant_id", "group_id", "member_id", "member_type"])
