@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from dsync.messages.events import DraftEvent, seal
+from dsync.pii import mask_pii
 from dsync.scim.errors import Uniqueness
 from dsync_services.directory.decisions import (
     MembersChange,
@@ -45,7 +46,7 @@ async def finish_operation(conn: asyncpg.Connection, *, op_id: UUID, status: str
         "UPDATE operations SET status = $2, resource_id = COALESCE($3, resource_id),"
         " reason_code = $4, detail = $5, response = $6, retryable = false,"
         " attempts = attempts + 1, completed_at = now() WHERE id = $1",
-        op_id, status, resource_id, reason_code, detail, response)
+        op_id, status, resource_id, reason_code, mask_pii(detail), response)
     return response
 
 
@@ -92,7 +93,7 @@ async def check_unique(conn: asyncpg.Connection, tenant_id: UUID,
             f"SELECT 1 FROM {table} WHERE tenant_id = $1 AND lower({column}) = lower($2)"  # noqa: S608
             " AND id <> $3", tenant_id, w.doc[attr], w.id)
         if taken:
-            raise Uniqueness(f"{attr} {w.doc[attr]!r} is already taken in this tenant")
+            raise Uniqueness(f"{attr} is already taken in this tenant (case-insensitive)")
 
 
 async def load(conn: asyncpg.Connection, resource_type: str, tenant_id: UUID,

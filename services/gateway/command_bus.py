@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from dsync.messages.commands import Command, encode_command
+from dsync.pii import mask_pii
 from dsync_services.gateway.outcomes import OutcomeWaiter
 
 log = logging.getLogger(__name__)
@@ -92,4 +93,4 @@ class CommandBus:
             "INSERT INTO operations (id, tenant_id, method, path, resource_type, status,"
             " reason_code, detail, completed_at) VALUES ($1, $2, $3, $4, $5, 'rejected', $6,"
             " $7, now())", op_id, tenant_id, method, path, resource_type, reason_code,
-            detail[:1000])
+            mask_pii(detail[:1000]))
