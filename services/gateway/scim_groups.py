@@ -12,7 +12,7 @@ from dsync.scim import resource_logic as logic
 from dsync.scim.errors import NotFound
 from dsync.scim.filter import project
 from dsync.scim.render import with_location
-from dsync.store.reads import get_group
+from dsync.store.reads import get_group, group_members
 from dsync_services.gateway import scim_params
 from dsync_services.gateway.scim_http import SCIM_MEDIA_TYPE, read_json, scim_response
 from dsync_services.gateway.scim_queries import wants
@@ -77,33 +77,20 @@ async def _stream_with_members(request: web.Request, pool: object, tenant_id: UU
     await response.prepare(request)
     prefix = json.dumps(head, separators=(",", ":"))[:-1]
     await response.write((prefix + (',' if head else '') + '"members":[').encode())
-    after = UUID(int=0)
+    after: UUID | None = None
     first = True
     base = request.app["settings"].base_url + "/scim/v2"
     while True:
-        rows = await pool.fetch(  # type: ignore[attr-defined]
-            "SELECT gm.member_id, gm.member_type, COALESCE(u.display_name, u.user_name,"
-            " g.display_name) AS display FROM group_members gm"
-            " LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id"
-            "  AND u.id = gm.member_id"
-            " LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id"
-            "  AND g.id = gm.member_id"
-            " WHERE gm.tenant_id = $1 AND gm.group_id = $2 AND gm.member_id > $3"
-            " ORDER BY gm.member_id LIMIT $4", tenant_id, gid, after, MEMBER_PAGE)
-        if not rows:
+        members = await group_members(pool, tenant_id, gid, limit=MEMBER_PAGE,  # type: ignore[arg-type]
+                                      after=after)
+        if not members:
             break
-        chunk = []
-        for r in rows:
-            member = {"value": str(r["member_id"]),
-                      "$ref": f"{base}/{r['member_type']}s/{r['member_id']}",
-                      "type": r["member_type"]}
-            if r["display"] is not None:
-                member["display"] = r["display"]
-            chunk.append(json.dumps(member, separators=(",", ":")))
-        await response.write(((',' if not first else '') + ",".join(chunk)).encode())
+        chunk = ",".join(json.dumps({**m, "$ref": f"{base}/{m['$ref'][3:]}"},
+                                    separators=(",", ":")) for m in members)
+        await response.write(((',' if not first else '') + chunk).encode())
         first = False
-        after = rows[-1]["member_id"]
-        if len(rows) < MEMBER_PAGE:
+        after = UUID(members[-1]["value"])
+        if len(members) < MEMBER_PAGE:
             break
     await response.write(b"]}")
     await response.write_eof()

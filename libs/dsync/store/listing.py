@@ -15,6 +15,7 @@ import asyncpg
 
 from dsync.scim.filter import compile_filter, compile_sort
 from dsync.scim.render import group_resource, user_resource
+from dsync.store.reads import MEMBERS_SQL, member_json
 
 _TABLE = {"User": "users", "Group": "groups"}
 
@@ -88,24 +89,10 @@ async def groups_of_users(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UU
 
 async def members_of_groups(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
                             group_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
-    rows = await conn.fetch(
-        """
-        SELECT gm.group_id, gm.member_id, gm.member_type,
-               COALESCE(u.display_name, u.user_name, g.display_name) AS display
-          FROM group_members gm
-          LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id
-                            AND u.id = gm.member_id
-          LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id
-                             AND g.id = gm.member_id
-         WHERE gm.tenant_id = $1 AND gm.group_id = ANY($2::uuid[])
-         ORDER BY gm.group_id, gm.member_id
-        """, tenant_id, group_ids)
+    rows = await conn.fetch(MEMBERS_SQL + " WHERE gm.tenant_id = $1 AND"
+                            " gm.group_id = ANY($2::uuid[]) ORDER BY gm.group_id, gm.member_id",
+                            tenant_id, group_ids)
     out: dict[UUID, list[dict[str, Any]]] = {}
     for r in rows:
-        member: dict[str, Any] = {"value": str(r["member_id"]),
-                                  "$ref": f"../{r['member_type']}s/{r['member_id']}",
-                                  "type": r["member_type"]}
-        if r["display"] is not None:
-            member["display"] = r["display"]
-        out.setdefault(r["group_id"], []).append(member)
+        out.setdefault(r["group_id"], []).append(member_json(r))
     return out

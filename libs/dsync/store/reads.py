@@ -44,29 +44,35 @@ async def get_user(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
                          row["updated_at"], groups)
 
 
+MEMBERS_SQL = """
+SELECT gm.group_id, gm.member_id, gm.member_type,
+       COALESCE(u.display_name, u.user_name, g.display_name) AS display
+  FROM group_members gm
+  LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id
+                    AND u.id = gm.member_id
+  LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id
+                     AND g.id = gm.member_id
+"""
+
+
+def member_json(row: Any) -> dict[str, Any]:
+    """A `members` value; `$ref` is relative (`with_location` makes it absolute)."""
+    member: dict[str, Any] = {"value": str(row["member_id"]),
+                              "$ref": f"../{row['member_type']}s/{row['member_id']}",
+                              "type": row["member_type"]}
+    if row["display"] is not None:
+        member["display"] = row["display"]
+    return member
+
+
 async def group_members(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
-                        group_id: UUID, *, limit: int | None = None) -> list[dict[str, Any]]:
+                        group_id: UUID, *, limit: int | None = None,
+                        after: UUID | None = None) -> list[dict[str, Any]]:
+    """Members in id order; `after` + `limit` page through a large group (keyset)."""
     rows = await conn.fetch(
-        """
-        SELECT gm.member_id, gm.member_type, COALESCE(u.display_name, u.user_name,
-               g.display_name) AS display
-          FROM group_members gm
-          LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id
-                            AND u.id = gm.member_id
-          LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id
-                             AND g.id = gm.member_id
-         WHERE gm.tenant_id = $1 AND gm.group_id = $2
-         ORDER BY gm.member_id LIMIT $3
-        """, tenant_id, group_id, limit)
-    out = []
-    for r in rows:
-        member: dict[str, Any] = {"value": str(r["member_id"]),
-                                  "$ref": f"../{r['member_type']}s/{r['member_id']}",
-                                  "type": r["member_type"]}
-        if r["display"] is not None:
-            member["display"] = r["display"]
-        out.append(member)
-    return out
+        MEMBERS_SQL + " WHERE gm.tenant_id = $1 AND gm.group_id = $2 AND gm.member_id > $3"
+        " ORDER BY gm.member_id LIMIT $4", tenant_id, group_id, after or UUID(int=0), limit)
+    return [member_json(r) for r in rows]
 
 
 async def get_group(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID, group_id: UUID,
