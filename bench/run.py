@@ -48,7 +48,7 @@ async def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    print(f"starting the stack (embedded PostgreSQL + broker, 5 services) ...", flush=True)
+    print("starting the stack (embedded PostgreSQL + broker, 5 services) ...", flush=True)
     t0 = time.perf_counter()
     servers, stack = await boot()
     print(f"healthy after {time.perf_counter() - t0:.1f}s", flush=True)

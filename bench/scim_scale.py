@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -17,8 +18,6 @@ from urllib.parse import quote
 
 import asyncpg
 from common import boot, percentiles
-
-import json
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -8,8 +8,8 @@ is a unique-key hit and changes nothing twice.
 from __future__ import annotations
 
 import logging
-from uuid import UUID
 from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from dsync.db.migrate import migrate_dsn

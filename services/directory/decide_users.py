@@ -14,7 +14,6 @@ from dsync.messages.events import DraftEvent
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import NotFound, VersionMismatch
 from dsync.scim.render import user_resource, version_matches
-
 from dsync_services.directory.decisions import (
     Decision,
     Outcome,

@@ -6,8 +6,8 @@ import asyncio
 from dsync.kafka.ordered_consumer import OrderedConsumer
 from dsync.service_runtime import service_runtime
 from dsync_services.directory.command_consumer import CommandHandler
-from dsync_services.directory.metrics import DirectoryMetrics
 from dsync_services.directory.housekeeping import run_housekeeping
+from dsync_services.directory.metrics import DirectoryMetrics
 from dsync_services.directory.outbox_relay import OutboxRelay
 from dsync_services.directory.settings import DirectorySettings
 

@@ -13,8 +13,8 @@ from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import RecordMetadata
 from aiokafka.errors import KafkaError
+from aiokafka.structs import RecordMetadata
 
 from dsync.db.pool import connect
 from dsync.kafka.topics import ensure_topics

@@ -60,7 +60,7 @@ class Load:
                     body: dict[str, object]) -> None:
         try:
             status, _, _ = await self.stack.scim(tenant, method, path, body)
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             status = 0
             await asyncio.sleep(0.2)
         if status in (503, 0):

