@@ -59,8 +59,8 @@ async def run_housekeeping(pool: asyncpg.Pool, settings: DirectorySettings,
             removed = await apply_retention(pool, settings)
             if any(removed.values()):
                 log.info("retention removed %s", removed)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("housekeeping failed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - upkeep must outlive any failure
+            log.warning("housekeeping failed: %s: %s", type(exc).__name__, exc)
         try:
             await asyncio.wait_for(stop.wait(), settings.housekeeping_interval_s)
         except TimeoutError:

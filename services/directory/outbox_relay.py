@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
 from dsync.db.pool import connect
-from dsync.kafka.topics import ensure_topics
+from dsync.kafka.topics import delete_topic, ensure_topics
 from dsync.settings import KafkaSettings
 from dsync_services.directory.metrics import DirectoryMetrics
 from dsync_services.directory.repository import OUTBOX_CHANNEL
@@ -49,8 +49,9 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 await self._lead(stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError) as exc:
-                log.warning("outbox relay error, restarting: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
+                log.warning("outbox relay error, restarting: %s: %s", type(exc).__name__, exc)
+                await self.pool.expire_connections()
                 await _sleep_or_stop(stop, 1.0)
 
     async def _lead(self, stop: asyncio.Event) -> None:
@@ -90,8 +91,10 @@ class OutboxRelay:
                                             key=str(r["tenant_id"]).encode())
                    for r in rows]
         written = await asyncio.gather(*futures)
-        if self._topic_was_reset(written):
-            await self.republish_all()
+        if self._topic_was_reset(written) or await self._broker_was_reset():
+            # The broker restarted while this batch was in flight: its events may sit on
+            # the new topic ahead of older ones. Start the topic over, in outbox order.
+            await self.republish_all(recreate=True)
             return BATCH
         ids: list[int] = [r["id"] for r in rows]
         await self.pool.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", ids)
@@ -102,7 +105,8 @@ class OutboxRelay:
     async def _broker_was_reset(self) -> bool:
         """Write a fence record before publishing: if its offset went backwards since the
         last pass (kept in PostgreSQL across relay restarts), the broker lost its topics.
-        Checked before each batch, so retained events go out again ahead of newer ones."""
+        Checked before and after each batch, so retained events go out again, in order,
+        ahead of newer ones."""
         if self._fence is None:
             self._fence = await self.pool.fetchval(
                 "SELECT fence_offset FROM relay_state WHERE id = 1")
@@ -125,7 +129,7 @@ class OutboxRelay:
             self._last_offsets[md.partition] = md.offset
         return reset
 
-    async def republish_all(self) -> None:
+    async def republish_all(self, *, recreate: bool = False) -> None:
         """Publish every retained event again, in outbox order; consumers dedupe by id.
 
         The topics are created explicitly first: a topic the broker auto-created on our
@@ -134,6 +138,8 @@ class OutboxRelay:
         self.resets += 1
         self._last_offsets.clear()
         if self.kafka is not None:
+            if recreate:
+                await delete_topic(self.kafka, self.topic)
             await ensure_topics(self.kafka)
             self._fence = -1  # the fence topic may have been created afresh just now
         count = await self.pool.fetchval(

@@ -85,5 +85,5 @@ class OutcomeWaiter:
                     " AND status IN ('applied', 'rejected')", ids)
                 for r in rows:
                     self._resolve(str(r["id"]), None)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("outcome poll failed: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - this loop must outlive any failure
+                log.warning("outcome poll failed: %s: %s", type(exc).__name__, exc)

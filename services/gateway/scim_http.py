@@ -19,7 +19,8 @@ from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
 log = logging.getLogger(__name__)
 SCIM_MEDIA_TYPE = "application/scim+json"
 DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                 asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
+                 asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
+                 asyncpg.OperatorInterventionError, asyncpg.InternalClientError)
 """Errors that mean the database is unreachable right now (transient): answered 503."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -77,6 +78,8 @@ async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.
     except DATABASE_DOWN as exc:
         # The database is unreachable: transient, never the client's fault, never a 500.
         log.warning("database unavailable: %s", type(exc).__name__)
+        # Connections that saw the server go away can be left mid-protocol: drop them all.
+        await request.app["pool"].expire_connections()
         retry = str(request.app["settings"].http.retry_after_s)
         return error_response(503, "The directory database is temporarily unavailable. "
                               "Retry later: a retried write is applied at most once.", headers={"Retry-After": retry})

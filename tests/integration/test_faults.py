@@ -185,4 +185,22 @@ async def _check_invariants(stack: RunningStack, load: Load) -> None:
                   for t, n in per_tenant.items()}
         raise AssertionError(f"events missing on the topic (outbox count, first missing): {detail}")
     for tenant_id, events in by_tenant([r for r in records if r["tenantid"] in ids]).items():
-        assert [e["sequence"] for e in events] == list(range(1, per_tenant[tenant_id] + 1))
+        seqs = [e["sequence"] for e in events]
+        assert seqs == list(range(1, per_tenant[tenant_id] + 1)), _runs(
+            [(r["sequence"], r["offset"]) for r in records if r["tenantid"] == tenant_id])
+
+
+def _runs(pairs: list[tuple[int, int]]) -> str:
+    """(sequence, offset) pairs in topic order as compact runs: 'seq a-b @off c-d'."""
+    out: list[str] = []
+    start = prev = None
+    for seq, off in pairs:
+        if start is not None and prev is not None and seq == prev[0] + 1:
+            prev = (seq, off)
+            continue
+        if start is not None and prev is not None:
+            out.append(f"{start[0]}-{prev[0]}@{start[1]}-{prev[1]}")
+        start = prev = (seq, off)
+    if start is not None and prev is not None:
+        out.append(f"{start[0]}-{prev[0]}@{start[1]}-{prev[1]}")
+    return "topic order (seq@offset runs): " + ", ".join(out)

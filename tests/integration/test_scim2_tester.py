@@ -108,5 +108,6 @@ async def test_every_scim2_tester_check_passes(stack: RunningStack) -> None:
     failed = [r for r in results if r.status in FAILED and not excused(r)]
     counts = {s.name: sum(r.status is s for r in results) for s in Status}
     counts["excused"] = sum(r.status in FAILED and excused(r) for r in results)
+    print(f"\nscim2-tester: {len(results)} checks, {counts}")
     assert not failed, (f"{len(failed)} of {len(results)} scim2-tester checks failed "
                         f"({counts}):\n" + "\n".join(describe(r) for r in failed))

@@ -160,6 +160,8 @@ class OrderedConsumer:
                     return
                 log.exception("handler failed on %s[%d]@%d; retrying in %.2fs",
                               tp.topic, tp.partition, records[0].offset, delay)
+                if self.pool is not None:  # connections may be left broken by a DB crash
+                    await self.pool.expire_connections()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)
                 if tp not in self.assignment.partitions:
@@ -185,8 +187,8 @@ class OrderedConsumer:
                     "updated_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (service, instance) "
                     "DO UPDATE SET topic = $3, partitions = $4, updated_at = now()",
                     self.service, self.instance, self.topic, parts)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("heartbeat write failed: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - reporting must outlive any failure
+                log.warning("heartbeat write failed: %s: %s", type(exc).__name__, exc)
             await asyncio.sleep(2.0)
 
     async def _clear_heartbeat(self) -> None:

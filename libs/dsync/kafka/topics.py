@@ -62,3 +62,16 @@ async def missing_topics(settings: KafkaSettings) -> list[str]:
     finally:
         await admin.close()
     return [name for name in topic_plan(settings) if name not in existing]
+
+
+async def delete_topic(settings: KafkaSettings, name: str) -> None:
+    """Delete a topic if it exists (the relay starts `dsync.events` over after a broker
+    reset caught mid-batch). Raises KafkaError when the broker refuses."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        await admin.start()
+        if name in set(await admin.list_topics()):
+            await admin.delete_topics([name])
+            log.warning("deleted topic %s to republish it in order", name)
+    finally:
+        await admin.close()
