@@ -205,6 +205,10 @@ async def test_deactivation_drops_roles_and_reactivation_restores_them(
     assert status == 200
     now = await access(stack, tenant, alice)
     assert now["active"] is False and now["roles"] == []  # in the answer
+    # the roles service recomputes from the directory's state when it gets the event:
+    # let it see the deactivation before reactivating, or it would find nothing changed
+    await read_topic(stack.bootstrap, f"{stack.topic_prefix}.events", timeout=WAIT_S,
+                     until=lambda rs: len(_roles_changed(rs, tenant, alice)) >= 2)
     status, _, _ = await stack.scim(tenant, "PATCH", f"/Users/{alice}", {
         "schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": True}}]})
     assert status == 200

@@ -9,7 +9,7 @@ import asyncio
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from dsync.settings import KafkaSettings
 
@@ -65,13 +65,18 @@ async def missing_topics(settings: KafkaSettings) -> list[str]:
 
 
 async def delete_topic(settings: KafkaSettings, name: str) -> None:
-    """Delete a topic if it exists (the relay starts `dsync.events` over after a broker
-    reset caught mid-batch). Raises KafkaError when the broker refuses."""
+    """Delete a topic (the relay starts `dsync.events` over after a broker reset caught
+    mid-batch). Not listed first: a topic the broker auto-created may not be listed yet.
+    A topic that does not exist is fine; other refusals raise KafkaError."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
         await admin.start()
-        if name in set(await admin.list_topics()):
-            await admin.delete_topics([name])
-            log.warning("deleted topic %s to republish it in order", name)
+        response = await admin.delete_topics([name])
+        codes = [code for _, code in getattr(response, "topic_error_codes", [])]
+        if any(code not in (0, 3) for code in codes):  # 3: UNKNOWN_TOPIC_OR_PARTITION
+            raise KafkaError(f"deleting {name} failed with error codes {codes}")
+        log.warning("deleted topic %s to republish it in order", name)
+    except UnknownTopicOrPartitionError:
+        pass
     finally:
         await admin.close()
