@@ -30,6 +30,9 @@ class KafkaSettings(_Frozen):
     """Long-poll of the `dsync.events` consumers (roles, sessions, fanout): off the SCIM
     answer's path, so a little more wait buys back CPU on the embedded broker."""
     kafka_enable_idempotence: bool = False
+    kafka_session_timeout_ms: int = Field(6000, ge=1000, le=300_000)
+    """How long the group waits for a dead member before moving its partitions (a
+    SIGKILLed consumer's partitions are idle this long)."""
     kafka_commands_partitions: int = Field(16, ge=1)
     kafka_events_partitions: int = Field(16, ge=1)
     kafka_topic_prefix: str = "dsync"

@@ -31,7 +31,7 @@ def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms,
         max_poll_records=500,
-        session_timeout_ms=10_000,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=1_000,
         isolation_level="read_uncommitted",
     )
