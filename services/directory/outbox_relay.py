@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
 from dsync.db.pool import connect
@@ -157,4 +155,4 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-__all__ = ["OutboxRelay", "UUID"]
+__all__ = ["OutboxRelay"]

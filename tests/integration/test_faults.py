@@ -181,9 +181,11 @@ async def _check_invariants(stack: RunningStack, load: Load) -> None:
                                    until=complete_and_keep, timeout=60)
     except TimeoutError:
         got = by_tenant([r for r in seen if r["tenantid"] in ids])
-        detail = {t: (n, sorted(set(range(1, n + 1)) - {e["sequence"] for e in got.get(t, [])})[:20])
+        detail = {t: (n, sorted(set(range(1, n + 1))
+                                - {e["sequence"] for e in got.get(t, [])})[:20])
                   for t, n in per_tenant.items()}
-        raise AssertionError(f"events missing on the topic (outbox count, first missing): {detail}")
+        raise AssertionError("events missing on the topic (outbox count, first missing): "
+                             f"{detail}") from None
     for tenant_id in ids:
         mine = sorted((r for r in records if r["tenantid"] == tenant_id),
                       key=lambda r: (r["partition"], r["offset"]))
