@@ -76,6 +76,11 @@ async def _response(conn: asyncpg.Connection, command: Command, decision: Decisi
     return body
 
 
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
+                asyncpg.ProgramLimitExceededError)
+"""Database errors caused by a command's data (not by the database being down)."""
+
+
 async def apply_one(conn: asyncpg.Connection, command: Command, raw: dict[str, Any], *,
                     isolate: bool) -> tuple[str, dict[str, Any] | None]:
     """Apply one command inside the caller's transaction; return the operation status
@@ -106,8 +111,7 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: dict[str, A
                     await _persist(conn, command, decision, now)
             except asyncpg.UniqueViolationError as exc:
                 decision = rejected(_uniqueness(kind, exc), kind, decision.outcome.resource_id)
-            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
-                    asyncpg.ProgramLimitExceededError) as exc:
+            except _DATA_ERRORS as exc:
                 decision = rejected(InvalidValue(
                     f"The resource could not be stored ({exc.sqlstate}): a value is too "
                     "large or malformed"), kind, decision.outcome.resource_id)
@@ -132,10 +136,6 @@ async def _persist(conn: asyncpg.Connection, command: Command, decision: Decisio
 def _uniqueness(kind: str, exc: asyncpg.UniqueViolationError) -> ScimError:
     what = "userName" if kind == "User" else "displayName"
     return Uniqueness(f"{what} is already taken in this tenant")
-
-
-_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
-                asyncpg.ProgramLimitExceededError)
 
 
 async def apply_batch(pool: asyncpg.Pool, commands: list[tuple[Command, dict[str, Any]]],

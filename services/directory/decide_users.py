@@ -1,8 +1,8 @@
 """The pure step for users: `decide(state, command, now) -> Decision`.
 
-Never performs I/O. Uniqueness of `userName` is enforced by the database's unique index in
-the same transaction (a violation turns the decision into a 409), so the decision does
-not need to load the tenant's other users.
+Never performs I/O. Uniqueness of `userName` is checked after the decision, in the same
+transaction (`repository.check_unique`, with the unique index as the backstop), so the
+decision does not need to load the tenant's other users.
 """
 from __future__ import annotations
 
