@@ -130,7 +130,8 @@ async def _persist(conn: asyncpg.Connection, command: Command, decision: Decisio
                    now: datetime) -> None:
     for write in decision.writes:
         await repository.save(conn, command.tenant_id, write)
-    await repository.append_events(conn, command.tenant_id, decision.events, now)
+    await repository.append_events(conn, command.tenant_id, decision.events, now,
+                                   notify=False)  # one NOTIFY per batch, in _run
 
 
 def _uniqueness(kind: str, exc: asyncpg.UniqueViolationError) -> ScimError:

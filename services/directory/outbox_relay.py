@@ -18,7 +18,7 @@ from dsync.db.pool import connect
 from dsync.kafka.topics import delete_topic, ensure_topics
 from dsync.settings import KafkaSettings
 from dsync_services.directory.metrics import DirectoryMetrics
-from dsync_services.directory.repository import OUTBOX_CHANNEL
+from dsync.outbox import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
 _LEADER_LOCK = 0x6F7574626F78  # "outbox"

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from dsync.messages.events import DraftEvent, seal
+from dsync.outbox import OUTBOX_CHANNEL, append_events
 from dsync.pii import mask_pii
 from dsync.scim.errors import Uniqueness
 from dsync_services.directory.decisions import (
@@ -20,7 +20,7 @@ from dsync_services.directory.decisions import (
 )
 
 OUTCOME_CHANNEL = "dsync_outcomes"
-OUTBOX_CHANNEL = "dsync_outbox"
+__all__ = ["OUTBOX_CHANNEL", "append_events"]  # the shared outbox writer, used here
 _TABLE = {"User": "users", "Group": "groups"}
 
 
@@ -182,27 +182,6 @@ async def _save_resource(conn: asyncpg.Connection, tenant_id: UUID, w: SaveResou
             " doc = $5, version = $6, updated_at = $8",
             tenant_id, w.id, doc["displayName"], doc.get("externalId"), doc, w.version,
             w.created_at, w.updated_at)
-
-
-async def append_events(conn: asyncpg.Connection, tenant_id: UUID,
-                        events: tuple[DraftEvent, ...] | list[DraftEvent],
-                        now: datetime) -> None:
-    """Give the events the tenant's next sequence numbers and put them in the outbox.
-
-    The sequence row stays locked until commit, so a tenant's sequences commit in order.
-    """
-    if not events:
-        return
-    last = await conn.fetchval(
-        "INSERT INTO tenant_event_sequences (tenant_id, last_sequence) VALUES ($1, $2)"
-        " ON CONFLICT (tenant_id) DO UPDATE SET last_sequence ="
-        " tenant_event_sequences.last_sequence + $2 RETURNING last_sequence",
-        tenant_id, len(events))
-    first = last - len(events) + 1
-    await conn.executemany(
-        "INSERT INTO outbox (tenant_id, sequence, event) VALUES ($1, $2, $3)",
-        [(tenant_id, first + i, seal(e, tenant_id=tenant_id, sequence=first + i, time=now))
-         for i, e in enumerate(events)])
 
 
 def dumps(value: Any) -> str:

@@ -19,7 +19,7 @@ from aiohttp import web
 from dsync_services.gateway import introspection
 from dsync_services.gateway.admin_http import AdminError, iso, json_body, path_uuid
 from dsync_services.roles.effective_roles import normalise_roles
-from dsync_services.roles.ledger import WORK_CHANNEL
+from dsync.effects_ledger import WORK_CHANNEL
 
 MAX_ROLES, MAX_ROLE_LEN = 100, 200
 

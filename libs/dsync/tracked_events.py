@@ -12,13 +12,14 @@ with another consumer or the directory.
 Hooks: `on_failure(event, exc)` for every event of a transaction that raised (it rolled
 back; the consumer retries the batch with backoff, never committing past it), and
 `on_applied(event)` for every new event after its transaction committed.
-Shared by the roles and sessions services.
+Shared by the roles and sessions services (`run_effect_service`).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -28,9 +29,10 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from dsync.kafka.ordered_consumer import OrderedConsumer
+from dsync.ledger_worker import LedgerWorker, Perform
 from dsync.messages.events import CloudEvent, DraftEvent, parse_event
 from dsync.service_runtime import ServiceRuntime, service_runtime
-from dsync_services.directory.repository import append_events
+from dsync.outbox import append_events
 
 log = logging.getLogger(__name__)
 ApplyEvent = Callable[[asyncpg.Connection, CloudEvent, list[DraftEvent]], Awaitable[None]]
@@ -106,3 +108,30 @@ async def run_tracked_service(name: str, registry: CollectorRegistry,
                                    group_id=f"dsync-{name}", service=name,
                                    handler=make_handler(rt), pool=rt.pool)
         await asyncio.gather(consumer.run(rt.stop), *(task(rt) for task in extra_tasks))
+
+
+class EffectEvents(Protocol):
+    """What a service's event handlers provide to `run_effect_service`."""
+
+    async def apply(self, conn: asyncpg.Connection, event: CloudEvent,
+                    emit: list[DraftEvent]) -> None: ...
+    async def on_failure(self, event: CloudEvent, exc: BaseException,
+                         pool: asyncpg.Pool) -> None: ...
+    def on_applied(self, event: CloudEvent) -> None: ...
+
+
+async def run_effect_service(name: str, registry: CollectorRegistry, events: EffectEvents,
+                             types: frozenset[str], kind: str,
+                             perform: Perform, count: Callable[[str], None]) -> None:
+    """The whole roles/sessions process: tracked event consumption plus the ledger worker
+    that re-runs queued operations of `kind` (retries, mapping changes)."""
+    def make_handler(rt: ServiceRuntime) -> TrackedHandler:
+        async def on_failure(event: CloudEvent, exc: BaseException) -> None:
+            await events.on_failure(event, exc, rt.pool)
+        return TrackedHandler(rt.pool, rt.name, events.apply, types, on_failure,
+                              events.on_applied)
+
+    async def worker(rt: ServiceRuntime) -> None:
+        await LedgerWorker(rt.pool, rt.postgres.database_url, kind, perform, count).run(rt.stop)
+
+    await run_tracked_service(name, registry, make_handler, (worker,))

@@ -21,8 +21,8 @@ import asyncpg
 
 from dsync.db.pool import connect
 from dsync.messages.events import DraftEvent
-from dsync_services.directory.repository import append_events
-from dsync_services.roles import ledger
+from dsync.outbox import append_events
+from dsync import effects_ledger as ledger
 
 log = logging.getLogger(__name__)
 RETRY_CHANNEL = "dsync_retry"
