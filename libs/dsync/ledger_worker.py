@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from dsync import effects_ledger as ledger
 from dsync.db.pool import connect
 from dsync.messages.events import DraftEvent
 from dsync.outbox import append_events
-from dsync import effects_ledger as ledger
 
 log = logging.getLogger(__name__)
 RETRY_CHANNEL = "dsync_retry"

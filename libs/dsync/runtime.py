@@ -20,6 +20,25 @@ def stop_event_on_signals() -> asyncio.Event:
     return stop
 
 
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`, waking early on `stop`; True when stopping."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def wait_either(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Wait until `stop` or `wake` is set, or `seconds` pass (a NOTIFY-woken poll loop)."""
+    waiters = {asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
 def metrics_handler(registry: CollectorRegistry) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(_: web.Request) -> web.Response:
         body = generate_latest(registry)

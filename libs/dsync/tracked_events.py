@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 from datetime import UTC, datetime
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -31,8 +31,8 @@ from pydantic import ValidationError
 from dsync.kafka.ordered_consumer import OrderedConsumer
 from dsync.ledger_worker import LedgerWorker, Perform
 from dsync.messages.events import CloudEvent, DraftEvent, parse_event
-from dsync.service_runtime import ServiceRuntime, service_runtime
 from dsync.outbox import append_events
+from dsync.service_runtime import ServiceRuntime, service_runtime
 
 log = logging.getLogger(__name__)
 ApplyEvent = Callable[[asyncpg.Connection, CloudEvent, list[DraftEvent]], Awaitable[None]]

@@ -17,8 +17,9 @@ import asyncpg
 
 from dsync.messages.commands import Command
 from dsync.scim.errors import InvalidValue, ScimError, Uniqueness
-from dsync_services.directory import decide_users, repository
+from dsync_services.directory import decide_users, group_commands, repository
 from dsync_services.directory.decisions import Decision, Outcome, SaveResource, rejected
+from dsync_services.directory.responses import render_saved
 
 log = logging.getLogger(__name__)
 TERMINAL = ("applied", "rejected")
@@ -51,12 +52,6 @@ async def _decide(conn: asyncpg.Connection, command: Command, now: datetime) -> 
         groups = (await repository.groups_of_member(conn, command.tenant_id, current.id)
                   if current else [])
         return decide_users.decide_delete(command, current, groups)
-    return await _decide_group(conn, command, now)
-
-
-async def _decide_group(conn: asyncpg.Connection, command: Command, now: datetime) -> Decision:
-    from dsync_services.directory import group_commands
-
     return await group_commands.decide(conn, command, now)
 
 
@@ -68,11 +63,7 @@ async def _response(conn: asyncpg.Connection, command: Command, decision: Decisi
     body: dict[str, Any] = {"status": outcome.status}
     save = next((w for w in decision.writes if isinstance(w, SaveResource)), None)
     if save is not None and outcome.status != 204:
-        from dsync_services.directory.responses import render_saved
-
         body["resource"] = await render_saved(conn, command.tenant_id, save)
-    elif outcome.status == 200 and outcome.resource_id is not None:
-        body["reread"] = True  # unchanged resource: the gateway reads it
     return body
 
 

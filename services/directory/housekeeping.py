@@ -14,6 +14,7 @@ import logging
 
 import asyncpg
 
+from dsync.runtime import sleep_or_stop
 from dsync_services.directory.settings import DirectorySettings
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,4 @@ async def run_housekeeping(pool: asyncpg.Pool, settings: DirectorySettings,
                 log.info("retention removed %s", removed)
         except Exception as exc:  # noqa: BLE001 - upkeep must outlive any failure
             log.warning("housekeeping failed: %s: %s", type(exc).__name__, exc)
-        try:
-            await asyncio.wait_for(stop.wait(), settings.housekeeping_interval_s)
-        except TimeoutError:
-            pass
+        await sleep_or_stop(stop, settings.housekeeping_interval_s)

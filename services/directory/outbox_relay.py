@@ -12,13 +12,13 @@ import logging
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import RecordMetadata
 
 from dsync.db.pool import connect
 from dsync.kafka.topics import delete_topic, ensure_topics
+from dsync.outbox import OUTBOX_CHANNEL
+from dsync.runtime import sleep_or_stop, wait_either
 from dsync.settings import KafkaSettings
 from dsync_services.directory.metrics import DirectoryMetrics
-from dsync.outbox import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
 _LEADER_LOCK = 0x6F7574626F78  # "outbox"
@@ -37,7 +37,6 @@ class OutboxRelay:
         self.metrics = metrics
         self.poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
-        self._last_offsets: dict[int, int] = {}
         self._fence: int | None = None
         self.fence_topic = topic.removesuffix(".events") + ".relay.fence"
         self.resets = 0
@@ -50,25 +49,20 @@ class OutboxRelay:
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
                 log.warning("outbox relay error, restarting: %s: %s", type(exc).__name__, exc)
                 await self.pool.expire_connections()
-                await _sleep_or_stop(stop, 1.0)
+                await sleep_or_stop(stop, 1.0)
 
     async def _lead(self, stop: asyncio.Event) -> None:
         conn = await connect(self.dsn)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
-                if await _sleep_or_stop(stop, 2.0):
+                if await sleep_or_stop(stop, 2.0):
                     return
             await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
             while not stop.is_set():
                 self._wake.clear()
                 published = await self.publish_pending()
                 if published < BATCH:
-                    waiter = asyncio.create_task(self._wake.wait())
-                    stopper = asyncio.create_task(stop.wait())
-                    await asyncio.wait({waiter, stopper}, timeout=self.poll_interval_s,
-                                       return_when=asyncio.FIRST_COMPLETED)
-                    waiter.cancel()
-                    stopper.cancel()
+                    await wait_either(stop, self._wake, self.poll_interval_s)
                 if conn.is_closed():
                     raise asyncpg.InterfaceError("relay leader connection lost")
         finally:
@@ -88,8 +82,8 @@ class OutboxRelay:
         futures = [await self.producer.send(self.topic, json.dumps(r["event"]).encode(),
                                             key=str(r["tenant_id"]).encode())
                    for r in rows]
-        written = await asyncio.gather(*futures)
-        if self._topic_was_reset(written) or await self._broker_was_reset():
+        await asyncio.gather(*futures)
+        if await self._broker_was_reset(persist=True):
             # The broker restarted while this batch was in flight: its events may sit on
             # the new topic ahead of older ones. Start the topic over, in outbox order.
             await self.republish_all(recreate=True)
@@ -100,31 +94,21 @@ class OutboxRelay:
         self.metrics.outbox_backlog.set(0)
         return len(rows)
 
-    async def _broker_was_reset(self) -> bool:
-        """Write a fence record before publishing: if its offset went backwards since the
-        last pass (kept in PostgreSQL across relay restarts), the broker lost its topics.
-        Checked before and after each batch, so retained events go out again, in order,
-        ahead of newer ones."""
+    async def _broker_was_reset(self, *, persist: bool = False) -> bool:
+        """Write a fence record: if its offset went backwards since the last one, the broker
+        lost its topics. Checked before and after each batch, so retained events go out
+        again, in order, ahead of newer ones. The post-batch offset is `persist`ed in
+        PostgreSQL (one write per batch) so a restarted relay still notices."""
         if self._fence is None:
             self._fence = await self.pool.fetchval(
                 "SELECT fence_offset FROM relay_state WHERE id = 1")
         md = await self.producer.send_and_wait(self.fence_topic, b"", partition=0)
         reset = self._fence is not None and md.offset <= self._fence
         self._fence = md.offset
-        await self.pool.execute(
-            "INSERT INTO relay_state (id, fence_offset) VALUES (1, $1) ON CONFLICT (id)"
-            " DO UPDATE SET fence_offset = $1, updated_at = now()", md.offset)
-        return reset
-
-    def _topic_was_reset(self, written: list[RecordMetadata]) -> bool:
-        """Offsets only grow on a partition; a smaller one means the topic was recreated
-        (the embedded broker restarted and lost everything)."""
-        reset = False
-        for md in written:
-            last = self._last_offsets.get(md.partition)
-            if last is not None and md.offset <= last:
-                reset = True
-            self._last_offsets[md.partition] = md.offset
+        if persist or reset:
+            await self.pool.execute(
+                "INSERT INTO relay_state (id, fence_offset) VALUES (1, $1) ON CONFLICT (id)"
+                " DO UPDATE SET fence_offset = $1, updated_at = now()", md.offset)
         return reset
 
     async def republish_all(self, *, recreate: bool = False) -> None:
@@ -134,7 +118,6 @@ class OutboxRelay:
         produce is not listed, and another service's watchdog would create it again,
         empty, after we republished into it."""
         self.resets += 1
-        self._last_offsets.clear()
         if self.kafka is not None:
             if recreate:
                 await delete_topic(self.kafka, self.topic)
@@ -145,14 +128,6 @@ class OutboxRelay:
             " RETURNING 1) SELECT count(*) FROM r")
         log.warning("%s was recreated by the broker: republishing %d retained events",
                     self.topic, count)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True
 
 
 __all__ = ["OutboxRelay"]

@@ -3,7 +3,6 @@ connection (and so inside the transaction) it is given."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 

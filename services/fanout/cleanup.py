@@ -11,6 +11,7 @@ import logging
 
 import asyncpg
 
+from dsync.runtime import sleep_or_stop
 from dsync_services.fanout.metrics import FanoutMetrics
 from dsync_services.fanout.settings import WebhookSettings
 
@@ -48,7 +49,4 @@ async def cleanup_loop(pool: asyncpg.Pool, settings: WebhookSettings, metrics: F
                 log.info("webhook log retention removed %d rows", deleted)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("webhook log cleanup failed: %s", exc)
-        try:
-            await asyncio.wait_for(stop.wait(), settings.webhook_cleanup_interval_s)
-        except TimeoutError:
-            pass
+        await sleep_or_stop(stop, settings.webhook_cleanup_interval_s)

@@ -20,6 +20,7 @@ from uuid import UUID
 import asyncpg
 
 from dsync.db.pool import connect
+from dsync.runtime import sleep_or_stop, wait_either
 from dsync_services.fanout import repository as repo
 from dsync_services.fanout.endpoint_queue import DB_ERRORS, EndpointQueue
 from dsync_services.fanout.enqueue import WEBHOOKS_CHANNEL
@@ -51,7 +52,7 @@ class DeliveryWorker:
                     await self._claim_loop(stop)
                 except DB_ERRORS as exc:
                     log.warning("delivery worker database error, restarting: %s", exc)
-                    await _wait(stop, 1.0)
+                    await sleep_or_stop(stop, 1.0)
         finally:
             tasks = list(self._tasks.values())
             if tasks:
@@ -76,7 +77,7 @@ class DeliveryWorker:
                 retry_in = await repo.seconds_to_next_retry(self.pool)
                 if retry_in is not None:
                     timeout = min(timeout, retry_in + 0.001)
-                await _wait_any(stop, self._wake, timeout)
+                await wait_either(stop, self._wake, timeout)
                 if listener.is_closed():
                     raise asyncpg.InterfaceError("delivery worker LISTEN connection lost")
         finally:
@@ -106,19 +107,3 @@ class DeliveryWorker:
             self.metrics.active_queues.set(len(self._tasks))
             self._wake.set()
         task.add_done_callback(done)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    waiters = {asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())}
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()

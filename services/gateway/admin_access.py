@@ -16,10 +16,10 @@ from uuid import UUID, uuid4
 import asyncpg
 from aiohttp import web
 
+from dsync.effects_ledger import WORK_CHANNEL
 from dsync_services.gateway import introspection
 from dsync_services.gateway.admin_http import AdminError, iso, json_body, path_uuid
 from dsync_services.roles.effective_roles import normalise_roles
-from dsync.effects_ledger import WORK_CHANNEL
 
 MAX_ROLES, MAX_ROLE_LEN = 100, 200
 

@@ -7,7 +7,6 @@ the service that owns its kind via `NOTIFY dsync_retry, '<kind>:<op_id>'`.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
@@ -105,5 +104,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/admin/v1/tenants/{tid}/operations/{op_id}", get_operation)
     app.router.add_post("/admin/v1/tenants/{tid}/operations/{op_id}/retry", retry_operation)
 
-
-__all__ = ["add_routes", "json"]

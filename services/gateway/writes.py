@@ -12,7 +12,7 @@ from aiohttp import web
 
 from dsync.messages.commands import Command
 from dsync.scim.errors import NotFound, ScimError
-from dsync.scim.render import etag, with_location
+from dsync.scim.render import with_location
 from dsync.store.reads import get_group, get_user
 from dsync_services.gateway.scim_http import scim_response
 
@@ -81,5 +81,3 @@ async def render_outcome(request: web.Request, response: dict[str, Any],
         headers["Location"] = resource["meta"]["location"]
     return scim_response(status, resource, headers)
 
-
-__all__ = ["etag"]

@@ -11,8 +11,8 @@ from uuid import UUID
 
 import asyncpg
 
-from dsync.messages.events import CloudEvent, DraftEvent
 from dsync import effects_ledger as ledger
+from dsync.messages.events import CloudEvent, DraftEvent
 from dsync_services.roles.metrics import RolesMetrics
 from dsync_services.roles.recompute import recompute
 from dsync_services.roles.targets import DEPROVISIONING, targets_of

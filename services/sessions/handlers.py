@@ -14,8 +14,8 @@ from uuid import UUID
 
 import asyncpg
 
-from dsync.messages.events import CloudEvent, DraftEvent
 from dsync import effects_ledger as ledger
+from dsync.messages.events import CloudEvent, DraftEvent
 from dsync_services.sessions import repository as repo
 from dsync_services.sessions.metrics import SessionsMetrics
 from dsync_services.sessions.model import revocation_for, revocation_on_retry, revoked_event

@@ -21,7 +21,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from dsync.kafka.clients import build_consumer
-from dsync.kafka.topics import ensure_topics, missing_topics
+from dsync.kafka.topics import ensure_topics
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -141,11 +141,11 @@ class OrderedConsumer:
     async def _watch_topic(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await asyncio.sleep(3.0)
-            try:
-                missing = await missing_topics(self.settings)
+            try:  # the consumer's own connection: no admin client per check
+                topics = await self.consumer.topics()
             except KafkaError:
                 continue  # broker unreachable: the client keeps retrying by itself
-            if self.topic in missing:
+            if self.topic not in topics:
                 raise _BrokerReset(f"topic {self.topic} is gone")
 
     async def _process(self, tp: TopicPartition, records: list[ConsumerRecord],

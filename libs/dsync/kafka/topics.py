@@ -53,17 +53,6 @@ async def ensure_topics(settings: KafkaSettings, replication_factor: int = 1,
             await admin.close()
 
 
-async def missing_topics(settings: KafkaSettings) -> list[str]:
-    """Names of planned topics the broker does not know (broker restarted, or never created)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        await admin.start()
-        existing = set(await admin.list_topics())
-    finally:
-        await admin.close()
-    return [name for name in topic_plan(settings) if name not in existing]
-
-
 async def delete_topic(settings: KafkaSettings, name: str) -> None:
     """Delete a topic (the relay starts `dsync.events` over after a broker reset caught
     mid-batch). Not listed first: a topic the broker auto-created may not be listed yet.
