@@ -1,80 +1,157 @@
-"""`make bench`: throughput and latency of SCIM writes through the whole stack.
+"""`make bench`: start the stack as `make run` does and measure it the way an IdP loads it.
 
-Starts embedded PostgreSQL + broker and every service as a process, then drives
-`POST /Users` from a concurrent client over several tenants, in rounds, and prints
-throughput and p50/p95/p99 per round plus the median over rounds. Numbers, not asserts.
+Starts `python -m dsync_services.stack` (embedded PostgreSQL + broker + the five services)
+with a temporary state directory on a free port, waits for /healthz, then runs, for each
+tenant count of --tenants-list (operations round-robin over the tenants):
 
-Usage: python bench/run.py [--tenants 10] [--concurrency 32] [--requests 2000] [--rounds 3]
+  create        POST /Users, closed loop c=8
+  get_filter    GET /Users?filter=userName eq "…", c=8 (seeded users)
+  patch         PATCH deactivate, c=8, each op a distinct seeded user
+  put           GET + PUT profile push, c=8 (seeded users)
+  mixed         60% get_filter / 20% put / 10% create / 10% patch, c=8
+  group_add     PATCH add 100 members per request, c=4 (figures in members/s)
+  open_loop     POST /Users arriving at 300/s, latency from each scheduled time
+  single_write  POST /Users at c=1 (the latency of one write alone)
+and once:
+  idle          stack CPU over 20 s with no requests (% of one core, by process)
+  group_growth  member adds into a group of 1k, 10k (--full: 100k) members (µs/member)
+
+For each it prints ops/s, p50/p99 latency, the stack's CPU-ms per op (utime+stime of the
+stack process and all its descendants, from /proc, by process group), errors (non-2xx and
+transport failures) and a checked sample of the results. Seeding is not measured.
+Usage: python bench/run.py [--quick | --full] [--repeat 3] [--tenants-list 1,4]
+       [--workloads create,patch] [--json FILE]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
+import json
+import os
+import random
 import time
+import uuid
+from typing import Any
 
-from common import boot, percentiles
+import aiohttp
+from bench_stages import STAGES, Sizes, bench
+from report import cpu_table, growth_table, idle_table, workload_table
+from stack_process import StackProcess
 
-SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-
-
-async def round_of_writes(stack, tenants, concurrency: int, total: int, tag: str):  # type: ignore[no-untyped-def]
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    counter = iter(range(total))
-
-    async def worker(w: int) -> None:
-        for i in counter:
-            tenant = tenants[i % len(tenants)]
-            body = {"schemas": [SCIM_USER], "userName": f"{tag}-{i}@example.com",
-                    "name": {"givenName": "Bench", "familyName": str(i)},
-                    "emails": [{"value": f"{tag}-{i}@example.com", "type": "work",
-                                "primary": True}], "active": True}
-            start = time.perf_counter()
-            status, _, _ = await stack.scim(tenant, "POST", "/Users", body)
-            latencies.append(time.perf_counter() - start)
-            statuses[status] = statuses.get(status, 0) + 1
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(w) for w in range(concurrency)))
-    elapsed = time.perf_counter() - start
-    return total / elapsed, percentiles(latencies), statuses
+START = time.perf_counter()
 
 
-async def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--tenants", type=int, default=10)
-    ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--rounds", type=int, default=3)
+def say(msg: str) -> None:
+    print(f"[bench {time.perf_counter() - START:6.1f}s] {msg}", flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of ~1 min")
+    ap.add_argument("--full", action="store_true", help="also group growth to 100k members")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each workload (min/med/max)")
+    ap.add_argument("--tenants-list", default="1,4", help="tenant counts, e.g. 1,4")
+    ap.add_argument("--workloads", default=",".join(STAGES),
+                    help=f"subset of {','.join(STAGES)}")
+    ap.add_argument("--json", help="write every figure to this file")
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--group-concurrency", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=100, help="members per group PATCH")
+    ap.add_argument("--rate", type=float, default=300.0, help="open loop arrivals per second")
+    ap.add_argument("--max-in-flight", type=int, default=512, help="open loop cap")
+    ap.add_argument("--verify", type=int, default=50, help="results checked per run (0: off)")
+    ap.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
+    ap.add_argument("--random-seed", type=int, default=1)
+    ap.add_argument("--keep-state", action="store_true", help="keep the stack's temp dir/logs")
     args = ap.parse_args()
-    print("starting the stack (embedded PostgreSQL + broker, 5 services) ...", flush=True)
-    t0 = time.perf_counter()
-    servers, stack = await boot()
-    print(f"healthy after {time.perf_counter() - t0:.1f}s", flush=True)
+    args.tenant_counts = [int(x) for x in args.tenants_list.split(",") if x.strip()]
+    args.stages = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = set(args.stages) - set(STAGES)
+    if unknown or not args.tenant_counts or min(args.tenant_counts) < 1 or args.repeat < 1:
+        ap.error(f"unknown workloads {sorted(unknown)}" if unknown else "bad counts")
+    return args
+
+
+def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
+    print()
+    for count, rows in results["by_tenants"].items():
+        title = f"{count} tenant{'s' if count > 1 else ''}"
+        print(f"== {title}: throughput, latency, stack CPU per op "
+              f"({args.repeat} run{'s' if args.repeat > 1 else ''} each) ==")
+        print(workload_table([(r["label"], r["unit"], r["phases"], r["verify"]) for r in rows]))
+        print(f"\n== {title}: stack CPU-ms per op by process ==")
+        print(cpu_table([(r["label"], r["phases"]) for r in rows]))
+        print()
+    if results.get("idle"):
+        print("== idle: stack CPU with no requests ==")
+        print(idle_table(results["idle"]))
+        print()
+    if results.get("group_growth"):
+        g = results["group_growth"]
+        print(f"== group growth: PATCH add {g['batch']} members, c={g['concurrency']}, "
+              f"{g['window']:,} members per measurement ==")
+        print(growth_table(g))
+        print(f"read back: {g['members_added']:,} members added, missing "
+              f"{g['missing_on_read_back']}")
+        print()
+    problems = [(f"{count}t {r['label']}", p.errors, v) for count, rows in
+                results["by_tenants"].items() for r in rows
+                for p, v in zip(r["phases"], r["verify"] or [{}] * len(r["phases"]), strict=True)
+                if p.errors or v.get("failed")]
+    print("errors: none" if not problems else "errors and failed checks:")
+    for label, errors, check in problems:
+        print(f"  {label}: errors {dict(errors)}; checks {check.get('failures')} "
+              f"{check.get('examples', [])[:2]}")
+    if results["restarted"]:
+        print(f"services restarted during the bench: {results['restarted']}")
+
+
+def jsonable(value: Any) -> Any:
+    if hasattr(value, "summary"):
+        return value.summary()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def main() -> None:
+    args = parse_args()
+    sizes = Sizes.quick() if args.quick else Sizes.default(full=args.full)
+    say(f"starting the stack (python -m dsync_services.stack); {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}")
+    stack = StackProcess(keep_state=args.keep_state)
     try:
-        tenants = [await stack.new_tenant(f"bench-{i}") for i in range(args.tenants)]
-        await round_of_writes(stack, tenants, 4, 100, "warmup")
-        rates, p50s, p99s = [], [], []
-        print(f"POST /Users: {args.tenants} tenants, concurrency {args.concurrency}, "
-              f"{args.requests} requests per round")
-        for r in range(args.rounds):
-            rate, pct, statuses = await round_of_writes(stack, tenants, args.concurrency,
-                                                        args.requests, f"r{r}")
-            rates.append(rate)
-            p50s.append(pct["p50"])
-            p99s.append(pct["p99"])
-            print(f"  round {r + 1}: {rate:7.1f} writes/s  p50 {pct['p50']:6.1f} ms  "
-                  f"p95 {pct['p95']:6.1f} ms  p99 {pct['p99']:6.1f} ms  statuses {statuses}",
-                  flush=True)
-        print(f"median over rounds: {statistics.median(rates):.1f} writes/s "
-              f"(min {min(rates):.1f}, max {max(rates):.1f}); "
-              f"p50 {statistics.median(p50s):.1f} ms; p99 {statistics.median(p99s):.1f} ms "
-              f"(min {min(p99s):.1f}, max {max(p99s):.1f})")
+        stack.start()
+        say(f"healthy on port {stack.port} (stack pid {stack.pid}, state {stack.state_dir})")
+        tenant_tokens = {n: [(f"bench-{n}t-{i}", stack.create_tenant(f"bench-{n}t-{i}"))
+                             for i in range(n)] for n in args.tenant_counts}
+        pids_before = stack.service_pids()
+        results = asyncio.run(run_all(args, sizes, stack, tenant_tokens))
+        pids_after = stack.service_pids()
+        results["restarted"] = sorted(s for s in pids_before
+                                      if pids_after.get(s) != pids_before[s])
     finally:
-        await stack.close()
-        servers.stop()
+        say("stopping the stack (SIGTERM)")
+        stack.stop()
+    print_report(results, args)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(jsonable({"params": {**vars(args), "sizes": vars(sizes)}, **results}),
+                      fh, indent=1)
+        say(f"figures written to {args.json}")
+
+
+async def run_all(args: argparse.Namespace, sizes: Sizes, stack: StackProcess,
+                  tenant_tokens: dict[int, list[tuple[str, str]]]) -> dict[str, Any]:
+    connector = aiohttp.TCPConnector(limit=args.max_in_flight + 32, limit_per_host=0)
+    async with aiohttp.ClientSession(connector=connector,
+                                     skip_auto_headers=["Accept-Encoding"]) as session:
+        return await bench(session, args, sizes, stack, tenant_tokens,
+                           random.Random(args.random_seed), uuid.uuid4().hex[:8], say)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

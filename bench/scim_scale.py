@@ -23,7 +23,8 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
-async def seed(dsn: str, tenant_id: str, users: int, group_size: int) -> tuple[list[uuid.UUID], uuid.UUID]:
+async def seed(dsn: str, tenant_id: str, users: int,
+               group_size: int) -> tuple[list[uuid.UUID], uuid.UUID]:
     conn = await asyncpg.connect(dsn)
     await conn.set_type_codec("jsonb", encoder=lambda v: b"\x01" + v.encode(),
                               decoder=lambda b: json.loads(b[1:]), schema="pg_catalog",

@@ -13,12 +13,10 @@ from uuid import UUID, uuid5
 
 import asyncpg
 
+from dsync.pipeline import channels
+
 _NAMESPACE = UUID("6d1f0c3e-8f0b-4a43-9a55-0b8e6e2c7a10")
 MAX_ATTEMPTS = 8
-WORK_CHANNEL = "dsync_access_work"
-"""NOTIFY payload `<kind>`: an `accepted` operation of that kind is waiting."""
-OUTCOME_CHANNEL = "dsync_outcomes"
-"""NOTIFY payload `<operation id>` when it is applied (the gateway's OutcomeWaiter)."""
 
 
 def effect_id(kind: str, event_id: str | UUID) -> UUID:
@@ -39,7 +37,30 @@ async def record_applied(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UU
         " retryable = false, attempts = operations.attempts + 1, detail = $7,"
         " completed_at = clock_timestamp()",
         op_id, tenant_id, kind, path, resource_type, resource_id, detail, received_at)
-    await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL, str(op_id))
+    await conn.execute("SELECT pg_notify($1, $2)", channels.OUTCOMES, str(op_id))
+
+
+_APPLIED_MANY = """
+INSERT INTO operations AS o (id, tenant_id, kind, method, path, resource_type, resource_id,
+                             status, attempts, detail, received_at, completed_at)
+SELECT i, $1, $2, 'EVENT', p, $3, r, 'applied', 1, d, rcv, clock_timestamp()
+  FROM unnest($4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::timestamptz[])
+       AS x(i, p, r, d, rcv)
+ON CONFLICT (id) DO UPDATE SET status = 'applied', reason_code = NULL, retryable = false,
+   attempts = o.attempts + 1, detail = EXCLUDED.detail, completed_at = clock_timestamp()
+"""
+
+
+async def record_applied_many(conn: asyncpg.Connection, *, tenant_id: UUID, kind: str,
+                              resource_type: str,
+                              rows: list[tuple[UUID, str, UUID | None, str, datetime]]) -> None:
+    """`record_applied` for many effects of one tenant caused by events, in ONE statement
+    (no NOTIFY: nobody waits for an event's effect). `rows`: (operation id, path,
+    resource id, detail, received_at)."""
+    if rows:
+        await conn.execute(_APPLIED_MANY, tenant_id, kind, resource_type,
+                           [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                           [r[3] for r in rows], [r[4] for r in rows])
 
 
 async def record_failure(pool: asyncpg.Pool, *, op_id: UUID, tenant_id: UUID, kind: str,

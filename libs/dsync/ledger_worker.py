@@ -6,8 +6,9 @@ them one at a time (`FOR UPDATE SKIP LOCKED`, so instances share the queue), run
 `perform` in a savepoint, puts the events it emitted in the outbox, marks the operation
 `applied` and NOTIFYs `dsync_outcomes` with its id (a waiting admin request answers). A
 failed attempt is recorded (`failed`, retryable, attempts + 1) and retried with exponential
-backoff (2^attempts s, at most 60 s); after `ledger.MAX_ATTEMPTS` it is `dead`. A poll every
-`poll_s` covers a lost LISTEN connection. Shared by the roles and sessions services.
+backoff (2^attempts s, at most 60 s); after `ledger.MAX_ATTEMPTS` it is `dead`. The worker
+wakes on the process's LISTEN connection, at each reconnect of it, when a failed attempt
+is due again, and every `poll_s` as a fallback. Shared by the roles and sessions services.
 """
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ from datetime import UTC, datetime
 import asyncpg
 
 from dsync import effects_ledger as ledger
-from dsync.db.pool import connect
 from dsync.messages.events import DraftEvent
-from dsync.outbox import append_events
+from dsync.pipeline import channels
+from dsync.pipeline.listener import NotifyListener
+from dsync.pipeline.outbox import append_events
 
 log = logging.getLogger(__name__)
-RETRY_CHANNEL = "dsync_retry"
 
 Perform = Callable[[asyncpg.Connection, asyncpg.Record, list[DraftEvent]], Awaitable[str]]
 """Do the operation's work in the given transaction; add emitted events; return a detail."""
@@ -39,40 +40,47 @@ SELECT id, tenant_id, method, resource_type, resource_id, attempts, received_at
 """
 
 
+_NEXT_RETRY = """
+SELECT extract(epoch FROM min(completed_at + make_interval(secs => least(60, 2 ^ attempts)))
+               - now())
+  FROM operations WHERE kind = $1 AND status = 'failed' AND retryable
+"""
+
+
 class LedgerWorker:
-    def __init__(self, pool: asyncpg.Pool, dsn: str, kind: str, perform: Perform,
-                 on_result: Callable[[str], None] = lambda _status: None,
-                 poll_s: float = 1.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, listener: NotifyListener, kind: str,
+                 perform: Perform, on_result: Callable[[str], None] = lambda _status: None,
+                 poll_s: float = 10.0) -> None:
         self.pool = pool
-        self.dsn = dsn
         self.kind = kind
         self.perform = perform
         self.on_result = on_result
         self.poll_s = poll_s
         self._wake = asyncio.Event()
+        listener.subscribe(channels.ACCESS_WORK, self._notified)
+        listener.subscribe(channels.RETRY, self._notified)
+        listener.on_connect(self._wake.set)
 
-    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _notified(self, payload: str) -> None:
         if payload.split(":", 1)[0] == self.kind:
             self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop`; database errors are logged and retried."""
-        listener: asyncpg.Connection | None = None
         while not stop.is_set():
+            wait_s = self.poll_s
             try:
-                if listener is None or listener.is_closed():
-                    listener = await connect(self.dsn)
-                    await listener.add_listener(ledger.WORK_CHANNEL, self._notified)
-                    await listener.add_listener(RETRY_CHANNEL, self._notified)
                 self._wake.clear()
                 while not stop.is_set() and await self.run_one():
                     pass
+                due = await self.pool.fetchval(_NEXT_RETRY, self.kind)
+                if due is not None:
+                    wait_s = min(wait_s, max(float(due), 0.05))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("%s worker error: %s", self.kind, exc)
+                wait_s = 1.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
-        if listener is not None and not listener.is_closed():
-            await listener.close()
+                await asyncio.wait_for(self._wake.wait(), wait_s)
 
     async def run_one(self) -> bool:
         """Claim and apply one operation; False when none is waiting."""
@@ -94,7 +102,7 @@ class LedgerWorker:
                 "UPDATE operations SET status = 'applied', reason_code = NULL,"
                 " retryable = false, attempts = attempts + 1, completed_at = clock_timestamp(),"
                 " detail = $2 WHERE id = $1", op["id"], detail)
-            await conn.execute("SELECT pg_notify($1, $2)", ledger.OUTCOME_CHANNEL, str(op["id"]))
+            await conn.execute("SELECT pg_notify($1, $2)", channels.OUTCOMES, str(op["id"]))
         self.on_result("applied")
         return True
 

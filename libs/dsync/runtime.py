@@ -62,3 +62,11 @@ async def start_ops_server(host: str, port: int, registry: CollectorRegistry,
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+def run_service(main: Callable[[], Awaitable[None]]) -> None:
+    """Run a service's `main()` on uvloop (measurably cheaper per socket operation than
+    the default loop; see docs/pipeline.md)."""
+    import uvloop
+
+    uvloop.run(main())

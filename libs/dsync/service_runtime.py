@@ -1,7 +1,8 @@
 """What every consumer service does at start and stop, in one place.
 
-`ServiceRuntime` opens the pool (after migrating), creates the topics, starts a producer and
-the /metrics + /healthz server, and tears all of it down in reverse order.
+`ServiceRuntime` opens the pool (after migrating), creates the topics, starts a producer,
+the process's one LISTEN connection (`NotifyListener`) and the /metrics + /healthz server,
+and tears all of it down in reverse order.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dsync.db.pool import create_pool
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
 from dsync.logs import setup_logging
+from dsync.pipeline.listener import NotifyListener
 from dsync.runtime import start_ops_server, stop_event_on_signals
 from dsync.settings import KafkaSettings, PostgresSettings, ServiceSettings
 
@@ -33,6 +35,7 @@ class ServiceRuntime:
     pool: asyncpg.Pool
     producer: AIOKafkaProducer
     stop: asyncio.Event
+    listener: NotifyListener
     postgres: PostgresSettings
     kafka: KafkaSettings
     service: ServiceSettings
@@ -63,13 +66,16 @@ async def service_runtime(name: str, registry: CollectorRegistry,
     await ensure_topics(kafka)
     producer = build_producer(kafka, client_id=name)
     await producer.start()
+    listener = NotifyListener(postgres.database_url)
+    await _retry("PostgreSQL", listener.start, stop)
     ops: web.AppRunner = await start_ops_server(service.metrics_host, service.metrics_port,
                                                 registry, healthy)
     log.info("%s started", name)
     try:
-        yield ServiceRuntime(name, pool, producer, stop, postgres, kafka, service)
+        yield ServiceRuntime(name, pool, producer, stop, listener, postgres, kafka, service)
     finally:
         log.info("%s stopping", name)
         await ops.cleanup()
+        await listener.stop()
         await producer.stop()
         await pool.close()

@@ -21,18 +21,32 @@ class PostgresSettings(_Frozen):
 
 
 class KafkaSettings(_Frozen):
-    """Kafka client settings. `fetch_max_wait_ms` is small for the embedded broker (KAFKA.md §2)."""
+    """Kafka client settings. The defaults suit the embedded broker, whose fetch long-poll
+    is a sleep (a consumer sees new records only when its wait expires); see
+    `dsync.pipeline.idle` and docs/pipeline.md for Apache Kafka values."""
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=10_000)
-    """Long-poll of the directory's command consumer: on the SCIM answer's path."""
+    kafka_fetch_max_wait_ms: int = Field(2, ge=1, le=10_000)
+    """Long-poll of the directory's command consumer while commands flow (on the SCIM
+    answer's path). Apache Kafka wakes a long-poll on data: 500 there."""
     kafka_events_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
-    """Long-poll of the `dsync.events` consumers (roles, sessions, fanout): off the SCIM
-    answer's path, so a little more wait buys back CPU on the embedded broker."""
+    """Long-poll of the `dsync.events` consumers (roles, sessions, fanout). They fetch when
+    the relay announces events, so this bounds only the fetches that find nothing."""
+    kafka_idle_pause: bool = True
+    """Pause a consumer's fetching after `kafka_idle_after_s` without records, until a
+    producer's NOTIFY wakes it (the embedded broker's fetch wait costs CPU while idle).
+    False on Apache Kafka: consumers then long-poll with the waits above."""
+    kafka_idle_after_s: float = Field(1.0, gt=0, le=600)
+    kafka_idle_check_s: float = Field(5.0, gt=0, le=600)
+    """A paused consumer still fetches once every this many seconds (a missed NOTIFY)."""
+    kafka_max_backoff_s: float = Field(5.0, gt=0, le=300)
+    """Cap of the retry backoff of a batch that failed transiently."""
     kafka_enable_idempotence: bool = False
     kafka_session_timeout_ms: int = Field(6000, ge=1000, le=300_000)
     """How long the group waits for a dead member before moving its partitions (a
     SIGKILLed consumer's partitions are idle this long)."""
+    kafka_heartbeat_interval_ms: int = Field(2000, ge=100, le=100_000)
+    """Consumer-group heartbeat; keep it at most a third of the session timeout."""
     kafka_commands_partitions: int = Field(16, ge=1)
     kafka_events_partitions: int = Field(16, ge=1)
     kafka_topic_prefix: str = "dsync"
@@ -52,6 +66,10 @@ class KafkaSettings(_Frozen):
     @property
     def events_topic(self) -> str:
         return f"{self.kafka_topic_prefix}.events"
+
+    @property
+    def events_dlq_topic(self) -> str:
+        return f"{self.kafka_topic_prefix}.events.dlq"
 
 
 class HttpSettings(_Frozen):

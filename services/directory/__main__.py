@@ -1,5 +1,4 @@
-import asyncio
-
+from dsync.runtime import run_service
 from dsync_services.directory.main import main
 
-asyncio.run(main())
+run_service(main)

@@ -2,9 +2,7 @@
 apply the batch's commands in order in one transaction."""
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -37,7 +35,7 @@ class CommandHandler:
         """Dead-letter malformed records, apply the rest in order, `max_batch` per
         transaction. Raises (so nothing is committed) on database errors and when the
         DLQ circuit breaker is open."""
-        commands: list[tuple[Command, dict[str, Any]]] = []
+        commands: list[tuple[Command, bytes]] = []
         for record in records:
             try:
                 command = parse_command(record.value)
@@ -48,10 +46,10 @@ class CommandHandler:
                 continue
             self._poison_run[tp] = 0
             self.metrics.dlq_breaker_open.set(0)
-            commands.append((command, json.loads(record.value)))
+            commands.append((command, record.value))
         await self._apply(commands)
 
-    async def _apply(self, commands: list[tuple[Command, dict[str, Any]]]) -> None:
+    async def _apply(self, commands: list[tuple[Command, bytes]]) -> None:
         for start in range(0, len(commands), self.max_batch):
             chunk = commands[start:start + self.max_batch]
             with self.metrics.batch_seconds.time():

@@ -18,11 +18,6 @@ class DirectoryMetrics:
                                        "Time to apply one partition batch", registry=r)
         self.batch_size = Histogram("dsync_directory_batch_size", "Commands per transaction",
                                     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500), registry=r)
-        self.events_published = Counter("dsync_outbox_events_published_total",
-                                        "Events published from the outbox", registry=r)
         self.dlq_breaker_open = Gauge("dsync_directory_dlq_breaker_open",
                                       "1 while a partition is held by the DLQ circuit breaker",
                                       registry=r)
-        self.outbox_backlog = Gauge("dsync_outbox_backlog",
-                                    "Unpublished outbox events at the last relay pass",
-                                    registry=r)

@@ -2,14 +2,15 @@
 connection (and so inside the transaction) it is given."""
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
-from dsync.outbox import OUTBOX_CHANNEL, append_events
 from dsync.pii import mask_pii
+from dsync.pipeline import channels
+from dsync.pipeline.outbox import append_events
 from dsync.scim.errors import Uniqueness
 from dsync_services.directory.decisions import (
     MembersChange,
@@ -18,8 +19,7 @@ from dsync_services.directory.decisions import (
     StoredResource,
 )
 
-OUTCOME_CHANNEL = "dsync_outcomes"
-__all__ = ["OUTBOX_CHANNEL", "append_events"]  # the shared outbox writer, used here
+__all__ = ["append_events"]  # the shared outbox writer, used here
 _TABLE = {"User": "users", "Group": "groups"}
 
 
@@ -49,14 +49,11 @@ async def finish_operation(conn: asyncpg.Connection, *, op_id: UUID, status: str
     return response
 
 
-async def notify_outcomes(conn: asyncpg.Connection,
-                          outcomes: list[tuple[UUID, dict[str, Any] | None]]) -> None:
-    """Wake gateways waiting on these operations (delivered at commit).
-
-    Payload: a JSON list of `[operation id, response or null]`, packed under PostgreSQL's
-    8000-byte NOTIFY limit; a response too large to fit travels as null and the gateway
-    reads it from the ledger. Saves the gateway a query per write.
-    """
+def outcome_payloads(outcomes: list[tuple[UUID, dict[str, Any] | None]]) -> list[str]:
+    """NOTIFY payloads for `dsync_outcomes`: JSON lists of `[operation id, response or
+    null]`, packed under PostgreSQL's 8000-byte NOTIFY limit; a response too large to fit
+    travels as null and the gateway reads it from the ledger."""
+    payloads: list[str] = []
     chunk: list[str] = []
     size = 2
     for op_id, response in outcomes:
@@ -64,14 +61,25 @@ async def notify_outcomes(conn: asyncpg.Connection,
         if len(item) > _NOTIFY_ITEM_MAX:
             item = dumps([str(op_id), None])
         if size + len(item) + 1 > _NOTIFY_MAX and chunk:
-            await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL,
-                               "[" + ",".join(chunk) + "]")
+            payloads.append("[" + ",".join(chunk) + "]")
             chunk, size = [], 2
         chunk.append(item)
         size += len(item) + 1
     if chunk:
-        await conn.execute("SELECT pg_notify($1, $2)", OUTCOME_CHANNEL,
-                           "[" + ",".join(chunk) + "]")
+        payloads.append("[" + ",".join(chunk) + "]")
+    return payloads
+
+
+async def notify_outcomes(conn: asyncpg.Connection,
+                          outcomes: list[tuple[UUID, dict[str, Any] | None]],
+                          also: str | None = None) -> None:
+    """Wake gateways waiting on these operations (delivered at commit; saves the gateway
+    a query per write), and NOTIFY the channel `also` (empty payload) in one statement."""
+    payloads = outcome_payloads(outcomes)
+    await conn.execute(
+        "SELECT count(pg_notify($1, p)), CASE WHEN $2::text IS NOT NULL"
+        " THEN pg_notify($2, '') END FROM unnest($3::text[]) AS p",
+        channels.OUTCOMES, also, payloads)
 
 
 _NOTIFY_MAX = 7900
@@ -184,4 +192,4 @@ async def _save_resource(conn: asyncpg.Connection, tenant_id: UUID, w: SaveResou
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return orjson.dumps(value).decode()

@@ -1,5 +1,4 @@
-import asyncio
-
+from dsync.runtime import run_service
 from dsync_services.fanout.main import main
 
-asyncio.run(main())
+run_service(main)

@@ -19,30 +19,31 @@ from uuid import UUID
 
 import asyncpg
 
-from dsync.db.pool import connect
+from dsync.pipeline import channels
+from dsync.pipeline.listener import NotifyListener
 from dsync.runtime import sleep_or_stop, wait_either
 from dsync_services.fanout import repository as repo
 from dsync_services.fanout.endpoint_queue import DB_ERRORS, EndpointQueue
-from dsync_services.fanout.enqueue import WEBHOOKS_CHANNEL
 from dsync_services.fanout.metrics import FanoutMetrics
 from dsync_services.fanout.sender import Sender
 from dsync_services.fanout.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
-RETRY_CHANNEL = "dsync_retry"
-"""Where the gateway announces `POST …/operations/{id}/retry` as `<kind>:<operation id>`."""
 
 
 class DeliveryWorker:
-    def __init__(self, pool: asyncpg.Pool, dsn: str, settings: WebhookSettings,
-                 sender: Sender, metrics: FanoutMetrics) -> None:
-        self.pool, self.dsn, self.settings = pool, dsn, settings
+    def __init__(self, pool: asyncpg.Pool, listener: NotifyListener,
+                 settings: WebhookSettings, sender: Sender, metrics: FanoutMetrics) -> None:
+        self.pool, self.settings = pool, settings
         self.sender, self.metrics = sender, metrics
         self.owner = f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.queue = EndpointQueue(pool, settings, sender, metrics, self.owner)
         self._wake = asyncio.Event()
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
+        listener.subscribe(channels.WEBHOOKS, lambda _payload: self._wake.set())
+        listener.subscribe(channels.RETRY, self._on_retry)
+        listener.on_connect(self._wake.set)  # catch up on NOTIFYs missed while down
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop`; reconnects after database errors; leaves no task behind."""
@@ -62,28 +63,20 @@ class DeliveryWorker:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
-        listener = await connect(self.dsn)
-        try:
-            await listener.add_listener(WEBHOOKS_CHANNEL, lambda *_: self._wake.set())
-            await listener.add_listener(RETRY_CHANNEL, self._on_retry)
-            while not stop.is_set():
-                self._wake.clear()
-                free = self.settings.webhook_concurrency - len(self._tasks)
-                if free > 0:
-                    for webhook_id in await repo.claim_due(self.pool, self.owner, free,
-                                                           self.settings.webhook_lease_s):
-                        self._start(webhook_id, stop)
-                timeout = self.settings.webhook_poll_interval_s
-                retry_in = await repo.seconds_to_next_retry(self.pool)
-                if retry_in is not None:
-                    timeout = min(timeout, retry_in + 0.001)
-                await wait_either(stop, self._wake, timeout)
-                if listener.is_closed():
-                    raise asyncpg.InterfaceError("delivery worker LISTEN connection lost")
-        finally:
-            await listener.close()
+        while not stop.is_set():
+            self._wake.clear()
+            free = self.settings.webhook_concurrency - len(self._tasks)
+            if free > 0:
+                for webhook_id in await repo.claim_due(self.pool, self.owner, free,
+                                                       self.settings.webhook_lease_s):
+                    self._start(webhook_id, stop)
+            timeout = self.settings.webhook_poll_interval_s
+            retry_in = await repo.seconds_to_next_retry(self.pool)
+            if retry_in is not None:
+                timeout = min(timeout, retry_in + 0.001)
+            await wait_either(stop, self._wake, timeout)
 
-    def _on_retry(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_retry(self, payload: str) -> None:
         kind, _, op_id = payload.partition(":")
         if kind == "webhook_delivery":
             task = asyncio.create_task(self._retry_operation(op_id))

@@ -1,8 +1,9 @@
 """Turning one consumed event into deliveries, inside the consumer's dedupe transaction.
 
-`Enqueuer.apply(conn, event)` runs on the connection (and transaction) of the
-`consumed_events` row (dsync.event_consumer), so an event creates its deliveries exactly
-once however often Kafka hands it over. Paused endpoints get deliveries too: they wait in
+`Enqueuer` is the fanout service's `EventEffects` (dsync.pipeline.tracked): `relevant`
+asks the in-memory `EndpointCache` (no I/O), and `apply(conn, events, emit)` runs in the
+transaction of the events' `consumed_events` rows, so an event creates its deliveries
+exactly once however often Kafka hands it over. Paused endpoints get deliveries too: they wait in
 the endpoint's queue and go out, in order, after `resume`. The NOTIFY wakes the delivery
 workers at commit.
 """
@@ -14,11 +15,11 @@ from uuid import UUID
 
 import asyncpg
 
-from dsync.messages.events import CloudEvent
+from dsync.messages.events import CloudEvent, DraftEvent
+from dsync.pipeline import channels
+from dsync_services.fanout.endpoint_cache import EndpointCache
 from dsync_services.fanout.event_filter import matches
 from dsync_services.fanout.metrics import FanoutMetrics
-
-WEBHOOKS_CHANNEL = "dsync_webhooks"
 
 
 def event_body(event: CloudEvent) -> str:
@@ -29,28 +30,40 @@ def event_body(event: CloudEvent) -> str:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-async def targets(conn: asyncpg.Connection, event: CloudEvent) -> list[UUID]:
-    """Ids of the tenant's endpoints whose filter selects `event`, active or paused."""
-    rows = await conn.fetch("SELECT id, events FROM webhooks WHERE tenant_id = $1",
-                            UUID(event.tenantid))
-    return [r["id"] for r in rows if matches(r["events"], event.type)]
-
-
 class Enqueuer:
-    def __init__(self, metrics: FanoutMetrics) -> None:
+    def __init__(self, metrics: FanoutMetrics, endpoints: EndpointCache) -> None:
         self.metrics = metrics
+        self.endpoints = endpoints
 
-    async def apply(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        """Create one pending delivery per matching endpoint (idempotent per endpoint)."""
-        webhook_ids = await targets(conn, event)
-        if not webhook_ids:
+    def relevant(self, event_type: str, tenant_id: str) -> bool:
+        return self.endpoints.wants(event_type, tenant_id)
+
+    async def on_failure(self, event: CloudEvent, exc: BaseException,
+                         pool: asyncpg.Pool) -> None:
+        """Nothing to record: the batch is retried, deliveries are created once."""
+
+    def on_applied(self, event: CloudEvent) -> None:
+        self.metrics.events.labels(event.type).inc()
+
+    async def apply(self, conn: asyncpg.Connection, events: list[CloudEvent],
+                    emit: list[DraftEvent]) -> None:
+        """Create one pending delivery per event and matching endpoint (idempotent per
+        endpoint), for one tenant's events, in one statement."""
+        rows = await conn.fetch("SELECT id, events FROM webhooks WHERE tenant_id = $1",
+                                UUID(events[0].tenantid))
+        pairs = [(r["id"], e) for e in events for r in rows if matches(r["events"], e.type)]
+        if not pairs:
             return
-        created = await conn.fetch(
-            "INSERT INTO webhook_deliveries (webhook_id, tenant_id, event_id, event_type,"
-            " sequence, event_time, body) SELECT w, $2, $3, $4, $5, $6, $7"
-            " FROM unnest($1::uuid[]) AS w ON CONFLICT (webhook_id, event_id) DO NOTHING"
-            " RETURNING id", webhook_ids, UUID(event.tenantid), UUID(event.id), event.type,
-            event.sequence, event.time, event_body(event))
+        created = await conn.fetchval(
+            "WITH ins AS (INSERT INTO webhook_deliveries (webhook_id, tenant_id, event_id,"
+            " event_type, sequence, event_time, body) SELECT w, $1, e, t, s, tm, b"
+            " FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[],"
+            " $6::timestamptz[], $7::text[]) AS x(w, e, t, s, tm, b)"
+            " ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING 1)"
+            " SELECT count(*) FROM ins", UUID(events[0].tenantid),
+            [w for w, _ in pairs], [UUID(e.id) for _, e in pairs], [e.type for _, e in pairs],
+            [e.sequence for _, e in pairs], [e.time for _, e in pairs],
+            [event_body(e) for _, e in pairs])
         if created:
-            await conn.execute("SELECT pg_notify($1, '')", WEBHOOKS_CHANNEL)
-            self.metrics.enqueued.inc(len(created))
+            await conn.execute("SELECT pg_notify($1, '')", channels.WEBHOOKS)
+            self.metrics.enqueued.inc(created)

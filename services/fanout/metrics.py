@@ -19,6 +19,9 @@ class FanoutMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        self.events = Counter("dsync_fanout_events_consumed_total",
+                              "Events that some endpoint wanted, applied once", ["type"],
+                              registry=r)
         self.enqueued = Counter("dsync_webhook_deliveries_enqueued_total",
                                 "Deliveries created (one per event and matching endpoint)",
                                 registry=r)

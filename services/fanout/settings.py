@@ -28,7 +28,7 @@ class WebhookSettings(_Frozen):
     """Endpoint queues one fanout process delivers concurrently (one attempt in flight each)."""
     webhook_batch: int = Field(50, ge=1, le=1000)
     """Deliveries of one queue fetched per round trip to the database."""
-    webhook_poll_interval_s: float = Field(1.0, gt=0)
+    webhook_poll_interval_s: float = Field(5.0, gt=0)
     """Fallback poll when no NOTIFY arrives (due retries are also woken on time)."""
     webhook_lease_s: float = Field(60.0, gt=0)
     """How long a worker owns an endpoint queue without renewing (crash takeover time)."""

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from dsync_services.fanout.enqueue import WEBHOOKS_CHANNEL
+from dsync.pipeline import channels
 
 _COLUMNS = ("id, tenant_id, url, events, status, paused_reason, paused_at, created_at,"
             " updated_at, previous_secret_expires_at")
@@ -85,7 +85,7 @@ async def resume(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID, *,
         change = "status = 'skipped', updated_at = now()" if skip_dead else _REQUEUE
         status = await conn.execute(f"UPDATE webhook_deliveries SET {change}"  # noqa: S608
                                     " WHERE webhook_id = $1 AND status = 'dead'", webhook_id)
-        await conn.execute("SELECT pg_notify($1, '')", WEBHOOKS_CHANNEL)
+        await conn.execute("SELECT pg_notify($1, '')", channels.WEBHOOKS)
     return 0 if skip_dead else int(status.rsplit(" ", 1)[-1])
 
 
@@ -115,7 +115,7 @@ async def redeliver(pool: asyncpg.Pool, webhook_id: UUID, *, event_id: UUID | No
                                         " WHERE webhook_id = $1 AND event_time >= $2"
                                         " AND event_time <= $3 AND status <> 'pending'",
                                         webhook_id, since, until)
-        await conn.execute("SELECT pg_notify($1, '')", WEBHOOKS_CHANNEL)
+        await conn.execute("SELECT pg_notify($1, '')", channels.WEBHOOKS)
     return int(status.rsplit(" ", 1)[-1])
 
 
@@ -151,5 +151,5 @@ async def requeue_operation(conn: asyncpg.Connection, tenant_id: UUID, op_id: UU
         tenant_id, op_id)
     if status.endswith(" 0"):
         return False
-    await conn.execute("SELECT pg_notify($1, '')", WEBHOOKS_CHANNEL)
+    await conn.execute("SELECT pg_notify($1, '')", channels.WEBHOOKS)
     return True

@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from aiohttp import web
 
-from dsync.effects_ledger import WORK_CHANNEL
+from dsync.pipeline import channels
 from dsync_services.gateway import introspection
 from dsync_services.gateway.admin_http import AdminError, iso, json_body, path_uuid
 from dsync_services.roles.effective_roles import normalise_roles
@@ -47,7 +47,7 @@ async def _queue_recomputation(conn: asyncpg.Connection, request: web.Request, o
         " status, command) VALUES ($1, $2, 'role_recomputation', $3, $4, 'Group', $5,"
         " 'accepted', $6::text::jsonb)", op_id, tenant_id, request.method, request.path,
         group_id, json.dumps({"group_id": str(group_id), "roles": roles}))
-    await conn.execute("SELECT pg_notify($1, 'role_recomputation')", WORK_CHANNEL)
+    await conn.execute("SELECT pg_notify($1, 'role_recomputation')", channels.ACCESS_WORK)
 
 
 async def _change_mapping(request: web.Request, roles: list[str] | None) -> tuple[UUID, str]:

@@ -12,9 +12,9 @@ from uuid import UUID
 
 from aiohttp import web
 
+from dsync.pipeline import channels
 from dsync_services.gateway.admin_http import AdminError, iso, path_uuid
 
-RETRY_CHANNEL = "dsync_retry"
 STATUSES = ("accepted", "applied", "rejected", "failed", "dead")
 _COLUMNS = ("id, kind, method, path, resource_type, resource_id, status, reason_code, "
             "retryable, attempts, detail, received_at, completed_at")
@@ -89,7 +89,7 @@ async def retry_operation(request: web.Request) -> web.Response:
         await conn.execute("UPDATE operations SET status = 'accepted', completed_at = NULL"
                            " WHERE id = $1", op_id)
         if row["kind"] != "scim_write":
-            await conn.execute("SELECT pg_notify($1, $2)", RETRY_CHANNEL,
+            await conn.execute("SELECT pg_notify($1, $2)", channels.RETRY,
                                f"{row['kind']}:{op_id}")
     if row["kind"] == "scim_write":
         settings = request.app["settings"]

@@ -9,9 +9,9 @@ import uuid
 
 from aiohttp import web
 
+from dsync.pipeline import channels
 from dsync.tokens import new_token, token_hash
 from dsync_services.gateway.admin_http import AdminError, iso, json_body, path_uuid
-from dsync_services.gateway.tenant_auth import TOKENS_CHANNEL
 
 TOKEN_PREFIX = "dsync_scim_"
 
@@ -74,7 +74,7 @@ async def revoke_token(request: web.Request) -> web.Response:
             uuid.UUID(str(tenant["id"])))
         if found is None:
             raise AdminError(404, "not_found", f"Token {token_id} not found")
-        await conn.execute("SELECT pg_notify($1, $2)", TOKENS_CHANNEL, str(token_id))
+        await conn.execute("SELECT pg_notify($1, $2)", channels.TOKENS, str(token_id))
     request.app["auth"].forget_token(token_id)
     return web.Response(status=204)
 

@@ -1,9 +1,19 @@
-"""Submitting a SCIM write: ledger row, command on `dsync.commands`, wait for the outcome.
+"""Submitting a SCIM write: command on `dsync.commands`, wait for the outcome.
 
-The ledger row (`accepted`) is written before the command is produced, so every request is
-accounted for even if the gateway dies right after. The answer is whatever the directory
-decided; if it does not come within the write timeout, the caller answers 503 with
-`Retry-After` and the operation id, and the command still completes.
+No database write on the way in: the directory records the operation in the ledger in the
+same transaction that applies the command (one statement per batch), so every answered
+request is accounted for without a commit per request. The gateway writes a ledger row
+itself only when it cannot report the directory's outcome:
+
+* the outcome does not come within the write timeout: an `accepted` row holding the
+  command (the client gets 503 + `Retry-After` + `Dsync-Operation-Id`; the command still
+  completes, or the housekeeping marks it `not_delivered` if the broker lost it);
+* the broker refuses the command: a `failed`, retryable `broker_unavailable` row.
+
+A gateway killed mid-request answered nothing; if its command reached the broker, the
+directory applies and records it.
+After a quiet spell the first command also NOTIFYs `dsync_commands_wake`, so a paused
+command consumer fetches at once (dsync.pipeline.idle).
 """
 from __future__ import annotations
 
@@ -18,9 +28,19 @@ from aiokafka.errors import KafkaError
 
 from dsync.messages.commands import Command, encode_command
 from dsync.pii import mask_pii
+from dsync.pipeline import channels
+from dsync.pipeline.idle import Waker
 from dsync_services.gateway.outcomes import OutcomeWaiter
 
 log = logging.getLogger(__name__)
+
+_UNANSWERED = """
+INSERT INTO operations (id, tenant_id, method, path, resource_type, resource_id, status,
+                        reason_code, retryable, attempts, detail, command, received_at,
+                        completed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::jsonb, $13, $14)
+ON CONFLICT (id) DO NOTHING
+"""
 
 
 class OutcomeTimeout(Exception):  # noqa: N818
@@ -37,12 +57,19 @@ class BrokerUnavailable(Exception):  # noqa: N818
 
 class CommandBus:
     def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, waiter: OutcomeWaiter,
-                 topic: str, timeout_s: float) -> None:
+                 topic: str, timeout_s: float, idle_after_s: float) -> None:
         self.pool = pool
         self.producer = producer
         self.waiter = waiter
         self.topic = topic
         self.timeout_s = timeout_s
+        self.waker = Waker(idle_after_s, self._wake_consumers)
+
+    async def _wake_consumers(self) -> None:
+        try:
+            await self.pool.execute("SELECT pg_notify($1, '')", channels.COMMANDS_WAKE)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("could not wake the command consumers: %s", type(exc).__name__)
 
     async def submit(self, command: Command, *, method: str, path: str,
                      resource_type: str) -> dict[str, Any]:
@@ -51,23 +78,24 @@ class CommandBus:
         Raises OutcomeTimeout (the operation goes on) or BrokerUnavailable (not published).
         """
         payload = encode_command(command)
-        await self.pool.execute(
-            "INSERT INTO operations (id, tenant_id, method, path, resource_type, resource_id,"
-            " status, command, received_at) VALUES ($1, $2, $3, $4, $5, $6, 'accepted',"
-            " $7::text::jsonb, $8)",
-            command.command_id, command.tenant_id, method, path, resource_type,
-            getattr(command, "resource_id", None), payload.decode(), command.issued_at)
         done = self.waiter.register(command.command_id)
         try:
             try:
-                await self.producer.send_and_wait(self.topic, payload,
-                                                  key=str(command.tenant_id).encode())
+                if self.waker.due():
+                    await asyncio.gather(self._send(command, payload), self._wake_consumers())
+                else:
+                    await self._send(command, payload)
             except KafkaError as exc:
-                await self._mark_unpublished(command.command_id, exc)
+                log.warning("could not publish command: %s", type(exc).__name__,
+                            extra={"operation_id": command.command_id})
+                await self._record(command, payload, method, path, resource_type,
+                                   failed=True)
                 raise BrokerUnavailable(command.command_id) from exc
             try:
                 carried = await asyncio.wait_for(asyncio.shield(done), self.timeout_s)
             except TimeoutError:
+                await self._record(command, payload, method, path, resource_type,
+                                   failed=False)
                 raise OutcomeTimeout(command.command_id) from None
         finally:
             self.waiter.forget(command.command_id)
@@ -77,14 +105,25 @@ class CommandBus:
             "SELECT response FROM operations WHERE id = $1", command.command_id)
         return response
 
-    async def _mark_unpublished(self, op_id: UUID, exc: Exception) -> None:
-        log.warning("could not publish command: %s", type(exc).__name__,
-                    extra={"operation_id": op_id})
-        await self.pool.execute(
-            "UPDATE operations SET status = 'failed', reason_code = 'broker_unavailable',"
-            " retryable = true, attempts = attempts + 1, completed_at = now(),"
-            " detail = 'The command could not be published to Kafka; retry the operation'"
-            " WHERE id = $1 AND status = 'accepted'", op_id)
+    async def _send(self, command: Command, payload: bytes) -> None:
+        await self.producer.send_and_wait(self.topic, payload,
+                                          key=str(command.tenant_id).encode())
+
+    async def _record(self, command: Command, payload: bytes, method: str, path: str,
+                      resource_type: str, *, failed: bool) -> None:
+        """The ledger row of a request whose outcome the gateway could not report."""
+        detail = ("The command could not be published to Kafka; retry the operation"
+                  if failed else None)
+        try:
+            await self.pool.execute(
+                _UNANSWERED, command.command_id, command.tenant_id, method, path,
+                resource_type, getattr(command, "resource_id", None),
+                "failed" if failed else "accepted", "broker_unavailable" if failed else None,
+                failed, 1 if failed else 0, detail, payload.decode(), command.issued_at,
+                None)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("could not record the unanswered operation: %s", type(exc).__name__,
+                        extra={"operation_id": command.command_id})
 
     async def record_rejection(self, *, tenant_id: UUID, op_id: UUID, method: str, path: str,
                                resource_type: str, reason_code: str, detail: str) -> None:

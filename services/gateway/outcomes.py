@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from dsync.db.pool import connect
+from dsync.pipeline import channels
 
 log = logging.getLogger(__name__)
-OUTCOME_CHANNEL = "dsync_outcomes"
 
 
 class OutcomeWaiter:
@@ -36,7 +36,7 @@ class OutcomeWaiter:
 
     async def _connect(self) -> None:
         conn = await connect(self.dsn)
-        await conn.add_listener(OUTCOME_CHANNEL, self._on_notify)
+        await conn.add_listener(channels.OUTCOMES, self._on_notify)
         self._listener = conn
 
     async def stop(self) -> None:
@@ -53,7 +53,7 @@ class OutcomeWaiter:
         if not payload.startswith("["):
             self._resolve(payload, None)
             return
-        for op_id, response in json.loads(payload):
+        for op_id, response in orjson.loads(payload):
             self._resolve(op_id, response)
 
     def _resolve(self, op_id: str, response: dict[str, Any] | None) -> None:

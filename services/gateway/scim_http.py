@@ -5,12 +5,12 @@ table in `dsync.scim.errors` (plus the two pipeline errors below). No handler ca
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import orjson
 from aiohttp import web
 
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, ScimError, TooLarge
@@ -29,7 +29,7 @@ def scim_response(status: int, body: Any = None, headers: dict[str, str] | None 
                   ) -> web.Response:
     if body is None:
         return web.Response(status=status, headers=headers)
-    return web.Response(status=status, body=json.dumps(body, separators=(",", ":")).encode(),
+    return web.Response(status=status, body=orjson.dumps(body),
                         content_type=SCIM_MEDIA_TYPE, headers=headers)
 
 
@@ -50,11 +50,9 @@ async def read_json(request: web.Request) -> Any:
     if len(raw) > max_bytes:
         raise TooLarge(f"The request body exceeds {max_bytes} bytes")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidSyntax("The request body is not valid JSON") from None
-    except RecursionError:
-        raise InvalidSyntax("The request body nests too deeply") from None
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:  # also: depth > 1024, lone surrogates, NaN
+        raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
 
 
 @web.middleware

@@ -15,10 +15,10 @@ from uuid import UUID
 import asyncpg
 
 from dsync.db.pool import connect
+from dsync.pipeline import channels
 from dsync.tokens import same_hash, token_hash
 
 log = logging.getLogger(__name__)
-TOKENS_CHANNEL = "dsync_tokens"
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class TenantAuthenticator:
                 return  # another request reconnected meanwhile
             self._cache.clear()
             conn = await connect(self.dsn)
-            await conn.add_listener(TOKENS_CHANNEL, self._on_revoke)
+            await conn.add_listener(channels.TOKENS, self._on_revoke)
             conn.add_termination_listener(lambda _c: self._lost(conn))
             self._listener = conn
 

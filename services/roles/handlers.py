@@ -14,7 +14,7 @@ import asyncpg
 from dsync import effects_ledger as ledger
 from dsync.messages.events import CloudEvent, DraftEvent
 from dsync_services.roles.metrics import RolesMetrics
-from dsync_services.roles.recompute import recompute
+from dsync_services.roles.recompute import recompute_many
 from dsync_services.roles.targets import DEPROVISIONING, targets_of
 
 KIND = "role_recomputation"
@@ -37,25 +37,33 @@ def _maybe_uuid(value: str) -> UUID | None:
 
 
 class RolesEvents:
-    """`apply` and `on_failure` hooks for TrackedHandler."""
+    """The roles service's `EventEffects` (dsync.pipeline.tracked)."""
 
     def __init__(self, metrics: RolesMetrics) -> None:
         self.metrics = metrics
 
-    async def apply(self, conn: asyncpg.Connection, event: CloudEvent,
+    def relevant(self, event_type: str, tenant_id: str) -> bool:
+        return event_type in TYPES
+
+    async def apply(self, conn: asyncpg.Connection, events: list[CloudEvent],
                     emit: list[DraftEvent]) -> None:
-        """Recompute the affected users in the caller's transaction. Raises on DB errors."""
-        targets = targets_of(event)
+        """Recompute the users one tenant's `events` can affect, in one pass, in the
+        caller's transaction; record each deprovisioning in the ledger (one statement).
+        Raises on DB errors."""
+        tenant_id = UUID(events[0].tenantid)
         started = time.perf_counter()
-        changes = await recompute(conn, UUID(event.tenantid), targets, emit)
+        changes = await recompute_many(conn, tenant_id, [targets_of(e) for e in events], emit)
         self.metrics.recompute_seconds.labels("event").observe(time.perf_counter() - started)
         if changes:
-            self.metrics.roles_changed.labels(event.type).inc(len(changes))
-        if event.type in DEPROVISIONING:
-            dropped = sorted({r for c in changes for r in c.before})
-            await ledger.record_applied(conn, detail=f"roles now []; dropped here: {dropped}",
-                                        **_ledger_fields(event))  # type: ignore[arg-type]
-            self.metrics.operations.labels("applied").inc()
+            self.metrics.roles_changed.labels(events[-1].type).inc(len(changes))
+        dropped = {c.user_id: sorted(c.before) for c in changes}
+        deprovisioned = [e for e in events if e.type in DEPROVISIONING]
+        await ledger.record_applied_many(
+            conn, tenant_id=tenant_id, kind=KIND, resource_type="User",
+            rows=[(ledger.effect_id(KIND, e.id), f"/Users/{e.subject}", _maybe_uuid(e.subject),
+                   f"roles now []; dropped here: {dropped.get(_maybe_uuid(e.subject), [])}",
+                   e.time) for e in deprovisioned])
+        self.metrics.operations.labels("applied").inc(len(deprovisioned))
 
     async def on_failure(self, event: CloudEvent, exc: BaseException, pool: asyncpg.Pool) -> None:
         if event.type in DEPROVISIONING:

@@ -52,22 +52,35 @@ async def recompute(conn: asyncpg.Connection, tenant_id: UUID, targets: Targets,
     """Recompute every user `targets` can affect; store what changed and add one
     `access.roles_changed` per user whose roles changed to `emit` (the caller puts them in
     the outbox before commit). Returns those changes."""
-    if targets.empty:
+    return await recompute_many(conn, tenant_id, [targets], emit)
+
+
+async def recompute_many(conn: asyncpg.Connection, tenant_id: UUID, many: list[Targets],
+                         emit: list[DraftEvent]) -> list[RolesChange[UUID]]:
+    """`recompute` for several targets at once (the events of a batch): one pass over
+    their union. Recomputation reads the current state, so one pass gives what passes in
+    turn would: the first would reach the final state and the others change nothing. A
+    change's `cause` is that of the last targets naming the user, else of the last ones."""
+    many = [t for t in many if not t.empty]
+    if not many:
         return []
     await repo.lock_tenant(conn, tenant_id)
-    if targets.drop_mapping is not None:
-        await repo.drop_mapping(conn, tenant_id, targets.drop_mapping)
-    users = await _affected(conn, tenant_id, targets)
+    for group_id in dict.fromkeys(t.drop_mapping for t in many if t.drop_mapping is not None):
+        await repo.drop_mapping(conn, tenant_id, group_id)
+    union = Targets(users=frozenset().union(*(t.users for t in many)),
+                    groups=frozenset().union(*(t.groups for t in many)))
+    users = await _affected(conn, tenant_id, union)
     if not users:
         return []
+    forget = {t.forget_user for t in many if t.forget_user is not None}
     before = await repo.stored_access(conn, tenant_id, users)
     after = await compute(conn, tenant_id, users)
-    changed = {u: a for u, a in after.items() if before.get(u, Access()) != a}
-    if targets.forget_user is not None:
-        changed.pop(targets.forget_user, None)
+    changed = {u: a for u, a in after.items()
+               if before.get(u, Access()) != a and u not in forget}
     await repo.save_access(conn, tenant_id, changed)
-    if targets.forget_user is not None:
-        await repo.forget_user(conn, tenant_id, targets.forget_user)
+    for user_id in sorted(forget, key=str):
+        await repo.forget_user(conn, tenant_id, user_id)
+    cause = {u: t.cause for t in many for u in t.users}
     changes = roles_changes(before, after)
-    emit.extend(_event(c, targets.cause) for c in changes)
+    emit.extend(_event(c, cause.get(c.user_id, many[-1].cause)) for c in changes)
     return changes

@@ -3,7 +3,7 @@
 `user.deactivated` revokes the sessions issued before the deactivation; `user.deleted`
 revokes all of them. In one transaction (with the consumed-event row): the sessions are
 revoked, one `session.revoked` event per session goes to the outbox (at the end of the
-transaction, see event_loop), and the effect is recorded in the ledger as a
+transaction, see dsync.pipeline.tracked), and the effect is recorded in the ledger as a
 `session_revocation` operation (id derived from the event id, `received_at` = event time).
 The deprovisioning lag is observed after commit.
 """
@@ -42,23 +42,32 @@ def _ledger_fields(event: CloudEvent, user_id: UUID | None) -> dict[str, object]
 
 
 class SessionEvents:
-    """`apply`, `on_failure` and `on_applied` hooks for TrackedHandler."""
+    """The sessions service's `EventEffects` (dsync.pipeline.tracked)."""
 
     def __init__(self, metrics: SessionsMetrics) -> None:
         self.metrics = metrics
 
-    async def apply(self, conn: asyncpg.Connection, event: CloudEvent,
+    def relevant(self, event_type: str, tenant_id: str) -> bool:
+        return event_type in TYPES
+
+    async def apply(self, conn: asyncpg.Connection, events: list[CloudEvent],
                     emit: list[DraftEvent]) -> None:
-        """Revoke and record in the caller's transaction; add the `session.revoked` events
-        to `emit`. Raises on database errors."""
-        revocation = revocation_for(event)
-        if revocation is None:
+        """Revoke and record one tenant's deprovisionings in the caller's transaction (one
+        statement each); add the `session.revoked` events to `emit`. Raises on DB errors."""
+        tenant_id = UUID(events[0].tenantid)
+        planned = [(e, r) for e in events if (r := revocation_for(e)) is not None]
+        if not planned:
             return
-        revoked = await repo.revoke(conn, UUID(event.tenantid), revocation)
-        emit.extend(revoked_event(sid, revocation) for sid in revoked)
-        await ledger.record_applied(conn, detail=f"{len(revoked)} sessions revoked",
-                                    **_ledger_fields(event, revocation.user_id))  # type: ignore[arg-type]
-        self.metrics.revoked.labels(revocation.reason).inc(len(revoked))
+        revoked = await repo.revoke_many(conn, tenant_id, [r for _, r in planned])
+        rows = []
+        for event, revocation in planned:
+            sessions = revoked.get(revocation.user_id, [])
+            emit.extend(revoked_event(sid, revocation) for sid in sessions)
+            self.metrics.revoked.labels(revocation.reason).inc(len(sessions))
+            rows.append((ledger.effect_id(KIND, event.id), f"/Users/{event.subject}/sessions",
+                         revocation.user_id, f"{len(sessions)} sessions revoked", event.time))
+        await ledger.record_applied_many(conn, tenant_id=tenant_id, kind=KIND,
+                                         resource_type="User", rows=rows)
 
     async def on_failure(self, event: CloudEvent, exc: BaseException, pool: asyncpg.Pool) -> None:
         revocation = revocation_for(event)

@@ -3,13 +3,20 @@ or deleted it (handlers), and re-runs retried revocations from the ledger.
 Issuing and introspection are served by the gateway."""
 from __future__ import annotations
 
-from dsync.tracked_events import run_effect_service
-from dsync_services.sessions.handlers import KIND, TYPES, SessionEvents, perform_queued
+from dsync.ledger_worker import LedgerWorker
+from dsync.pipeline.event_service import run_event_service
+from dsync.service_runtime import ServiceRuntime
+from dsync_services.sessions.handlers import KIND, SessionEvents, perform_queued
 from dsync_services.sessions.metrics import SessionsMetrics
 
 
 async def main() -> None:
     metrics = SessionsMetrics()
-    await run_effect_service("sessions", metrics.registry, SessionEvents(metrics), TYPES, KIND,
-                             perform_queued,
-                             lambda status: metrics.operations.labels(status).inc())
+
+    async def queued(rt: ServiceRuntime) -> None:
+        worker = LedgerWorker(rt.pool, rt.listener, KIND, perform_queued,
+                              lambda status: metrics.operations.labels(status).inc())
+        await worker.run(rt.stop)
+
+    await run_event_service("sessions", metrics.registry, lambda _rt: SessionEvents(metrics),
+                            (queued,))

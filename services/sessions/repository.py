@@ -29,6 +29,20 @@ RETURNING id
 """
 
 
+_REVOKE_MANY = """
+WITH x AS (SELECT DISTINCT ON (u) u, reason, every
+             FROM unnest($2::uuid[], $3::text[], $4::bool[], $5::int[]) AS x(u, reason, every, n)
+            ORDER BY u, every DESC, n DESC)
+UPDATE sessions s SET revoked_at = now(), revoked_reason = x.reason
+  FROM x
+ WHERE s.tenant_id = $1 AND s.user_id = x.u AND s.revoked_at IS NULL
+   AND (x.every OR s.user_version < COALESCE(
+        (SELECT min_version FROM user_session_floors f
+          WHERE f.tenant_id = $1 AND f.user_id = x.u), 9223372036854775807))
+RETURNING s.id, s.user_id
+"""
+
+
 async def introspection_row(conn: asyncpg.Connection | asyncpg.Pool,
                             digest: bytes) -> dict[str, Any] | None:
     """Everything introspection needs about a token, in one round trip (current state)."""
@@ -50,6 +64,19 @@ async def insert_session(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUI
         "INSERT INTO sessions (id, tenant_id, user_id, token_hash, user_version, expires_at)"
         " VALUES ($1, $2, $3, $4, $5, $6)", session.id, tenant_id, user_id,
         session.token_hash, user_version, session.expires_at)
+
+
+async def revoke_many(conn: asyncpg.Connection, tenant_id: UUID,
+                      revocations: list[Revocation]) -> dict[UUID, list[UUID]]:
+    """Revoke the live sessions the revocations name, in one statement (a user named twice:
+    all sessions if either says so); user id -> revoked session ids (sorted)."""
+    rows = await conn.fetch(_REVOKE_MANY, tenant_id, [r.user_id for r in revocations],
+                            [r.reason for r in revocations],
+                            [r.all_sessions for r in revocations], list(range(len(revocations))))
+    out: dict[UUID, list[UUID]] = {}
+    for r in rows:
+        out.setdefault(r["user_id"], []).append(r["id"])
+    return {u: sorted(ids, key=str) for u, ids in out.items()}
 
 
 async def revoke(conn: asyncpg.Connection, tenant_id: UUID,

@@ -16,7 +16,7 @@ import pytest
 
 from dsync.db.pool import connect
 from dsync.messages.events import DraftEvent
-from dsync.outbox import append_events
+from dsync.pipeline.outbox import append_events
 from dsync_services.roles.recompute import recompute
 from dsync_services.roles.targets import Targets, mapping_targets
 

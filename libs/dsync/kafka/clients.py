@@ -20,7 +20,8 @@ def build_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
 
 
 def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
-                   client_id: str, fetch_max_wait_ms: int | None = None) -> AIOKafkaConsumer:
+                   client_id: str, fetch_max_wait_ms: int | None = None,
+                   max_poll_records: int = 500) -> AIOKafkaConsumer:
     """Manual commits, earliest reset (end offsets are unreliable on Tansu), small fetch wait."""
     return AIOKafkaConsumer(
         *topics,
@@ -30,8 +31,8 @@ def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms,
-        max_poll_records=500,
+        max_poll_records=max_poll_records,
         session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=1_000,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         isolation_level="read_uncommitted",
     )

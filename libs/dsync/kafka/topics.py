@@ -22,6 +22,7 @@ def topic_plan(settings: KafkaSettings) -> dict[str, int]:
         settings.commands_topic: settings.kafka_commands_partitions,
         settings.commands_dlq_topic: 1,
         settings.events_topic: settings.kafka_events_partitions,
+        settings.events_dlq_topic: 1,
         settings.fence_topic: 1,
     }
 

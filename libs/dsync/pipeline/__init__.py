@@ -1,0 +1,16 @@
+"""The pipeline machinery every dsync service runs on, built for cost per message.
+
+* `consumer`  — `PipelineConsumer`: the one Kafka consumer loop (ordered per partition,
+  at-least-once, one offset commit per poll, idle pause woken by NOTIFY, broker-reset
+  recovery). The directory's command handler and the event consumers plug into it.
+* `tracked`   — `TrackedEvents`: the `dsync.events` handler: decode -> relevance (no I/O)
+  -> apply + dedupe rows + outbox in one transaction -> commit; poison events to the DLQ.
+* `relay`     — `OutboxRelay`: publishes the transactional outbox to `dsync.events`;
+  leader-elected by an advisory lock that dies with its owner's connection.
+* `outbox`    — `append_events`: how any service puts events in the outbox.
+* `listener`  — `NotifyListener`: one LISTEN connection per process, reconnecting.
+* `idle`      — `IdleClock` and `Waker`: when a consumer may pause, and when a producer
+  must wake it.
+* `channels`  — every NOTIFY channel name, in one place.
+* `backoff`   — the one retry/backoff policy.
+"""

@@ -1,0 +1,266 @@
+"""`PipelineConsumer`: the one Kafka consumer loop of dsync (the arroyo shape, plain aiokafka).
+
+Per poll: the records of each assigned partition are handed to the handler in offset
+order, partitions side by side (one slow tenant partition does not hold up the others);
+when every handler returned, the offsets of all of them are committed in ONE request.
+Handlers classify poison themselves (dead-letter and return); a handler that raises is
+a transient failure: the same records are retried with `Backoff`, never committed past.
+
+Fetching, two ways (see `idle`):
+* `poll` (the command consumer, on the SCIM answer's path): long-poll with a short wait
+  while records flow; after `kafka_idle_after_s` without a record pause the partitions
+  (no fetch requests at all) until a NOTIFY on `wake_channel` or `kafka_idle_check_s`.
+* `notified` (event consumers): fetch only when the producer says there is something to
+  fetch (the relay NOTIFYs with every batch it published), drain, pause again. A fetch
+  then nearly always returns records, so no CPU goes to empty polls while events flow.
+Both fall back to plain long-polling while the LISTEN connection is down.
+Broker reset (the embedded broker loses everything on restart): seen as the topic gone
+from metadata or offset commits failing; the topics are created again and the consumer
+rejoins. Liveness and assignment go to `service_heartbeats` for the gateway's /healthz.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from dsync.kafka.clients import build_consumer
+from dsync.kafka.topics import ensure_topics
+from dsync.pipeline.backoff import Backoff
+from dsync.pipeline.idle import IdleClock
+from dsync.pipeline.listener import NotifyListener
+from dsync.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+PartitionHandler = Callable[[TopicPartition, list[ConsumerRecord]], Awaitable[None]]
+"""Apply one partition's records in order. Raise only for transient failures."""
+
+HEARTBEAT_EVERY_S = 4.0
+TOPIC_CHECK_EVERY_S = 3.0
+POLL_TIMEOUT_MS = 100
+NOTIFIED_DRAIN_MS = 15
+
+
+class BrokerReset(Exception):  # noqa: N818
+    """The broker no longer has our topic or group: recreate topics and rejoin."""
+
+
+class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.partitions: set[TopicPartition] = set()
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.partitions -= set(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.partitions |= set(assigned)
+
+
+class PipelineConsumer:
+    """Consume `topic` in group `group_id`, calling `handler(tp, records)` (module doc)."""
+
+    def __init__(self, settings: KafkaSettings, *, topic: str, group_id: str, service: str,
+                 handler: PartitionHandler, pool: asyncpg.Pool | None = None,
+                 listener: NotifyListener | None = None, wake_channel: str | None = None,
+                 fetch_max_wait_ms: int | None = None, max_records: int = 500,
+                 notified: bool = False) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.group_id = group_id
+        self.service = service
+        self.handler = handler
+        self.pool = pool
+        self.listener = listener
+        self.fetch_max_wait_ms = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
+        self.max_records = max_records
+        self.notified = notified
+        self._drained = False
+        self.instance = f"{socket.gethostname()}-{os.getpid()}"
+        self.assignment = _Assignment()
+        self.clock = IdleClock(settings.kafka_idle_after_s)
+        self._wake = asyncio.Event()
+        self._commit_failures = 0
+        self.consumer = self._new_consumer()
+        if listener is not None and wake_channel is not None:
+            listener.subscribe(wake_channel, lambda _payload: self._wake.set())
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        return build_consumer(self.settings, group_id=self.group_id,
+                              client_id=f"{self.service}-{os.getpid()}",
+                              fetch_max_wait_ms=self.fetch_max_wait_ms,
+                              max_poll_records=self.max_records)
+
+    @property
+    def assigned(self) -> bool:
+        return bool(self.assignment.partitions)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; then leave the group cleanly."""
+        heartbeat = asyncio.create_task(self._report_heartbeats(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self._consume(stop)
+                except BrokerReset as reset:
+                    log.warning("rejoining after broker reset: %s", reset)
+                    self.assignment.partitions.clear()
+                    await _ensure_topics_retrying(self.settings, stop)
+                    self.consumer = self._new_consumer()
+        finally:
+            heartbeat.cancel()
+            await self._clear_heartbeat()
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        self._commit_failures = 0
+        self.consumer.subscribe([self.topic], listener=self.assignment)
+        await self.consumer.start()
+        watchdog = asyncio.create_task(self._watch_topic(stop))
+        try:
+            while not stop.is_set():
+                if watchdog.done():
+                    watchdog.result()  # raises BrokerReset
+                if self._may_pause():
+                    await self._pause_until_woken(stop)
+                try:
+                    batches = await self.consumer.getmany(timeout_ms=self._poll_timeout_ms(),
+                                                          max_records=self.max_records)
+                except KafkaError as exc:
+                    log.warning("fetch failed: %s", exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                if not batches:
+                    self._drained = True
+                    continue
+                self.clock.saw_records()
+                done = await asyncio.gather(*(self._process(tp, records, stop)
+                                              for tp, records in batches.items()))
+                await self._commit({tp: records[-1].offset + 1 for (tp, records), ok
+                                    in zip(batches.items(), done, strict=True) if ok})
+                if self._commit_failures >= 3:
+                    raise BrokerReset("offset commits keep failing")
+        finally:
+            watchdog.cancel()
+            try:
+                await self.consumer.stop()
+            except KafkaError as exc:
+                log.warning("consumer stop failed: %s", exc)
+
+    def _poll_timeout_ms(self) -> int:
+        if self.notified and self._listening():
+            return NOTIFIED_DRAIN_MS  # a woken consumer drains what is there, then pauses
+        return POLL_TIMEOUT_MS
+
+    def _listening(self) -> bool:
+        return (self.settings.kafka_idle_pause and self.listener is not None
+                and self.listener.connected.is_set())
+
+    def _may_pause(self) -> bool:
+        if not self._listening():
+            return False
+        return self._drained if self.notified else self.clock.idle()
+
+    async def _pause_until_woken(self, stop: asyncio.Event) -> None:
+        """No fetches until a wake NOTIFY (then stay busy for a while) or the idle check."""
+        parts = self.consumer.assignment()
+        self.consumer.pause(*parts)
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.settings.kafka_idle_check_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        if self._wake.is_set():
+            self.clock.saw_records()  # the message may reach the broker after the NOTIFY
+        self._drained = False
+        self.consumer.resume(*self.consumer.assignment())
+
+    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord],
+                       stop: asyncio.Event) -> bool:
+        """Run the handler until it succeeds; False if the partition moved or we stop."""
+        backoff = Backoff(cap_s=self.settings.kafka_max_backoff_s)
+        while True:
+            try:
+                await self.handler(tp, records)
+            except Exception:
+                if stop.is_set():
+                    return False
+                delay = backoff.next()
+                log.exception("handler failed on %s[%d]@%d; retrying in %.2fs",
+                              tp.topic, tp.partition, records[0].offset, delay)
+                if self.pool is not None:  # connections may be left broken by a DB crash
+                    await self.pool.expire_connections()
+                await asyncio.sleep(delay)
+                if tp not in self.assignment.partitions:
+                    return False  # moved to another member: it will redo the batch
+            else:
+                return True
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            # aiokafka retries "retriable" commit errors forever (after a broker reset:
+            # UnknownTopicOrPartition); bound it so the loop can notice and rejoin.
+            await asyncio.wait_for(self.consumer.commit(offsets), 5.0)
+            self._commit_failures = 0
+        except (CommitFailedError, KafkaError, TimeoutError) as exc:
+            # Redelivery after a failed commit is harmless: handlers dedupe.
+            self._commit_failures += 1
+            log.warning("offset commit failed on %s: %s", self.topic, exc)
+
+    async def _watch_topic(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(TOPIC_CHECK_EVERY_S)
+            try:  # the consumer's own connection: no admin client per check
+                topics = await self.consumer.topics()
+            except KafkaError:
+                continue  # broker unreachable: the client keeps retrying by itself
+            if self.topic not in topics:
+                raise BrokerReset(f"topic {self.topic} is gone")
+
+    async def _report_heartbeats(self, stop: asyncio.Event) -> None:
+        if self.pool is None:
+            return
+        while not stop.is_set():
+            parts = sorted(tp.partition for tp in self.assignment.partitions)
+            try:
+                await self.pool.execute(
+                    "INSERT INTO service_heartbeats (service, instance, topic, partitions, "
+                    "updated_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (service, instance) "
+                    "DO UPDATE SET topic = $3, partitions = $4, updated_at = now()",
+                    self.service, self.instance, self.topic, parts)
+            except Exception as exc:  # noqa: BLE001 - reporting must outlive any failure
+                log.warning("heartbeat write failed: %s: %s", type(exc).__name__, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HEARTBEAT_EVERY_S)
+
+    async def _clear_heartbeat(self) -> None:
+        if self.pool is None:
+            return
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self.pool.execute(
+                "DELETE FROM service_heartbeats WHERE service = $1 AND instance = $2",
+                self.service, self.instance)
+
+
+async def _ensure_topics_retrying(settings: KafkaSettings, stop: asyncio.Event) -> None:
+    backoff = Backoff(first_s=0.5, cap_s=5.0)
+    while not stop.is_set():
+        try:
+            await ensure_topics(settings)
+        except KafkaError as exc:
+            log.warning("cannot create topics yet: %s", exc)
+            await asyncio.sleep(backoff.next())
+        else:
+            return
