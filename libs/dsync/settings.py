@@ -32,6 +32,12 @@ class KafkaSettings(_Frozen):
     kafka_events_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
     """Long-poll of the `dsync.events` consumers (roles, sessions, fanout). They fetch when
     the relay announces events, so this bounds only the fetches that find nothing."""
+    kafka_events_linger_ms: int = Field(50, ge=0, le=10_000)
+    """An event consumer takes events at most once per this interval while they flow, in
+    batches (fewer transactions and round trips per event; adds at most this much to the
+    effects' lag)."""
+    relay_linger_ms: int = Field(10, ge=0, le=10_000)
+    """The outbox relay publishes at most once per this interval while events flow."""
     kafka_idle_pause: bool = True
     """Pause a consumer's fetching after `kafka_idle_after_s` without records, until a
     producer's NOTIFY wakes it (the embedded broker's fetch wait costs CPU while idle).

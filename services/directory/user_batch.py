@@ -71,6 +71,7 @@ box AS (
            jsonb_set(e.ev::jsonb, '{{sequence}}', to_jsonb(s.last_sequence - c.k + e.o))
       FROM unnest($24::uuid[], $25::bigint[], $26::text[]) AS e(t, o, ev)
       JOIN seq s ON s.tenant_id = e.t JOIN counts c ON c.t = e.t
+     ORDER BY e.t, e.o  -- outbox ids (the relay's order) follow the sequences
     RETURNING 1),
 ops AS (
     INSERT INTO operations AS o (id, tenant_id, method, path, resource_type, resource_id,

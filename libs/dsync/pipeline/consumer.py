@@ -11,8 +11,9 @@ Fetching, two ways (see `idle`):
   while records flow; after `kafka_idle_after_s` without a record pause the partitions
   (no fetch requests at all) until a NOTIFY on `wake_channel` or `kafka_idle_check_s`.
 * `notified` (event consumers): fetch only when the producer says there is something to
-  fetch (the relay NOTIFYs with every batch it published), drain, pause again. A fetch
-  then nearly always returns records, so no CPU goes to empty polls while events flow.
+  fetch (the relay NOTIFYs with every batch it published), drain, pause again; at most
+  one wake-up per `linger_ms`, so a busy stream is taken in larger batches. A fetch then
+  nearly always returns records, so no CPU goes to empty polls while events flow.
 Both fall back to plain long-polling while the LISTEN connection is down.
 Broker reset (the embedded broker loses everything on restart): seen as the topic gone
 from metadata or offset commits failing; the topics are created again and the consumer
@@ -25,6 +26,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -72,7 +74,7 @@ class PipelineConsumer:
                  handler: PartitionHandler, pool: asyncpg.Pool | None = None,
                  listener: NotifyListener | None = None, wake_channel: str | None = None,
                  fetch_max_wait_ms: int | None = None, max_records: int = 500,
-                 notified: bool = False) -> None:
+                 notified: bool = False, linger_ms: int = 0) -> None:
         self.settings = settings
         self.topic = topic
         self.group_id = group_id
@@ -83,6 +85,8 @@ class PipelineConsumer:
         self.fetch_max_wait_ms = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
         self.max_records = max_records
         self.notified = notified
+        self.linger_s = linger_ms / 1000
+        self._woken_at = float("-inf")
         self._drained = False
         self.instance = f"{socket.gethostname()}-{os.getpid()}"
         self.assignment = _Assignment()
@@ -182,6 +186,11 @@ class PipelineConsumer:
                 w.cancel()
         if self._wake.is_set():
             self.clock.saw_records()  # the message may reach the broker after the NOTIFY
+            # Batching: at most one wake-up per linger; what arrives meanwhile comes along.
+            now = time.monotonic()
+            if now - self._woken_at < self.linger_s:
+                await asyncio.sleep(self._woken_at + self.linger_s - now)
+            self._woken_at = time.monotonic()
         self._drained = False
         self.consumer.resume(*self.consumer.assignment())
 

@@ -33,5 +33,6 @@ async def run_event_service(name: str, registry: CollectorRegistry,
             rt.kafka, topic=rt.kafka.events_topic, group_id=f"dsync-{name}", service=name,
             handler=handler, pool=rt.pool, listener=rt.listener,
             wake_channel=channels.EVENTS_WAKE,
-            fetch_max_wait_ms=rt.kafka.kafka_events_fetch_max_wait_ms, notified=True)
+            fetch_max_wait_ms=rt.kafka.kafka_events_fetch_max_wait_ms, notified=True,
+            linger_ms=rt.kafka.kafka_events_linger_ms)
         await asyncio.gather(consumer.run(rt.stop), *(task(rt) for task in extra_tasks))

@@ -23,6 +23,7 @@ INSERT INTO outbox (tenant_id, sequence, event)
 SELECT $1, seq.base + e.ord,
        jsonb_set(e.ev::jsonb, '{sequence}', to_jsonb(seq.base + e.ord))
   FROM seq, unnest($3::text[]) WITH ORDINALITY AS e(ev, ord)
+ ORDER BY e.ord  -- outbox ids (the relay's order) follow the sequences
 """
 _APPEND_AND_NOTIFY = _APPEND.replace(
     "FROM seq,", f"FROM (SELECT pg_notify('{channels.OUTBOX}', '')) AS n, seq,")

@@ -116,7 +116,9 @@ class OutboxRelay:
             while not stop.is_set():
                 self._wake.clear()
                 published = await self.publish_pending()
-                if published < BATCH:
+                if published and published < BATCH and self.kafka.relay_linger_ms:
+                    await asyncio.sleep(self.kafka.relay_linger_ms / 1000)  # batch up
+                if published < BATCH and not self._wake.is_set():
                     waiters = [asyncio.ensure_future(stop.wait()),
                                asyncio.ensure_future(self._wake.wait())]
                     try:
