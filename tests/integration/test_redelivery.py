@@ -1,9 +1,12 @@
 """A command delivered twice (rebalance, crash before commit) is applied once."""
 from __future__ import annotations
 
+import json
+
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from dsync_testkit.events import read_topic
 from dsync_testkit.stack import RunningStack
 
 
@@ -19,17 +22,25 @@ async def test_redelivered_commands_change_nothing_twice(stack: RunningStack) ->
     conn = await _db(stack)
     try:
         ops = await conn.fetch(
-            "SELECT id, command::text AS command, status, attempts FROM operations"
+            "SELECT id, status, attempts FROM operations"
             " WHERE tenant_id = $1::uuid ORDER BY received_at", tenant.id)
         assert [o["status"] for o in ops] == ["applied", "applied"]
+        # the two commands as they are on the topic (what a redelivery hands over again)
+        mine = await read_topic(stack.bootstrap, f"{stack.topic_prefix}.commands",
+                                until=lambda rs: len([r for r in rs
+                                                      if r.get("tenant_id") == tenant.id]) >= 2)
+        commands = sorted((r for r in mine if r.get("tenant_id") == tenant.id),
+                          key=lambda r: (r["partition"], r["offset"]))
+        assert [c["command_id"] for c in commands] == [str(o["id"]) for o in ops]
         events_before = await conn.fetchval(
             "SELECT count(*) FROM outbox WHERE tenant_id = $1::uuid", tenant.id)
         producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
         await producer.start()
         try:
-            for op in ops:  # replay both commands, in order, as a redelivery would
+            for c in commands:  # replay both commands, in order, as a redelivery would
+                raw = {k: v for k, v in c.items() if k not in ("partition", "offset", "key")}
                 await producer.send_and_wait(f"{stack.topic_prefix}.commands",
-                                             op["command"].encode(), key=tenant.id.encode())
+                                             json.dumps(raw).encode(), key=tenant.id.encode())
         finally:
             await producer.stop()
         # a later command of the same tenant is applied after the replays (same partition)
@@ -58,7 +69,6 @@ async def test_malformed_command_is_dead_lettered_and_does_not_stall_the_tenant(
     finally:
         await producer.stop()
     await stack.create_user(tenant, "after-poison@example.com")  # not stalled
-    from dsync_testkit.events import read_topic
 
     dead = await read_topic(stack.bootstrap, f"{stack.topic_prefix}.commands.dlq",
                             until=lambda rs: any(r.get("type") == "nonsense" for r in rs))
