@@ -98,7 +98,8 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: bytes, *,
         await repository.record_operation(conn, op_id=command.command_id,
                                           tenant_id=command.tenant_id, method=method,
                                           path=path, resource_type=kind,
-                                          command=orjson.loads(raw))
+                                          command=orjson.loads(raw),
+                                          received_at=command.issued_at)
     now = datetime.now(UTC)
     try:
         decision = await _decide(conn, command, now)

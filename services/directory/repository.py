@@ -2,6 +2,7 @@
 connection (and so inside the transaction) it is given."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,12 +31,14 @@ async def lock_operation(conn: asyncpg.Connection, op_id: UUID) -> str | None:
 
 async def record_operation(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UUID,
                            method: str, path: str, resource_type: str | None,
-                           command: dict[str, Any]) -> None:
-    """Insert the ledger row for a command that arrived without one (gateway crashed)."""
+                           command: dict[str, Any], received_at: datetime) -> None:
+    """Insert the ledger row of a command (the careful path records it before applying;
+    the gateway wrote none unless it could not report the outcome)."""
     await conn.execute(
-        "INSERT INTO operations (id, tenant_id, method, path, resource_type, status, command)"
-        " VALUES ($1, $2, $3, $4, $5, 'accepted', $6) ON CONFLICT (id) DO NOTHING",
-        op_id, tenant_id, method, path, resource_type, command)
+        "INSERT INTO operations (id, tenant_id, method, path, resource_type, status, command,"
+        " received_at) VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7)"
+        " ON CONFLICT (id) DO NOTHING",
+        op_id, tenant_id, method, path, resource_type, command, received_at)
 
 
 async def finish_operation(conn: asyncpg.Connection, *, op_id: UUID, status: str,
