@@ -25,8 +25,8 @@ test: $(STAMP) ## create .venv, install, run the whole test suite (what CI runs)
 test-unit: $(STAMP) ## only the pure unit tests (seconds)
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: $(STAMP) ## start a stack and print throughput and latency figures
-	$(BIN)/python bench/run.py
+bench: $(STAMP) ## start a stack, print throughput/latency/CPU figures (ARGS="--quick", "--full", "--repeat 3")
+	$(BIN)/python bench/run.py $(ARGS)
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check libs services tests bench

@@ -42,6 +42,8 @@ class Sizes:
     growth_sizes: list[int] = field(default_factory=lambda: [1000, 10_000])
     growth_window: int = 1000  # members added and measured at each size
     max_phase_s: float = 300.0
+    pause_s: float = 1.0  # between stages, so the asynchronous consumers catch up
+    idle_settle_s: float = 5.0
 
     @classmethod
     def default(cls, full: bool = False) -> Sizes:
@@ -52,7 +54,7 @@ class Sizes:
         return cls(create=300, get_filter=300, patch=200, put=200, mixed=300, group_add=20,
                    open_loop_s=3.0, single_write=30, idle_s=5.0, seed_per_tenant=50,
                    group_seed_per_tenant=200, growth_sizes=[1000], growth_window=300,
-                   max_phase_s=60.0)
+                   max_phase_s=60.0, pause_s=0.2, idle_settle_s=2.0)
 
 
 def label_of(stage: str, args: argparse.Namespace) -> tuple[str, str]:
@@ -69,17 +71,19 @@ def label_of(stage: str, args: argparse.Namespace) -> tuple[str, str]:
 
 async def run_workload(stage: str, tenants: list[Tenant], client: ScimClient, bodies: Bodies,
                        rng: random.Random, sizes: Sizes, args: argparse.Namespace,
-                       root_pid: int) -> tuple[Phase, dict[str, Any]]:
+                       root_pid: int, say: Callable[[str], None]) -> tuple[Phase, dict[str, Any]]:
     """Seed (not measured), run one workload stage, check a sample of its results."""
     kind = "create" if stage in ("open_loop", "single_write") else stage
     run = WorkloadRun(kind, client, bodies, tenants, rng, batch=args.batch)
     n = {"open_loop": int(args.rate * sizes.open_loop_s)}.get(stage) or getattr(sizes, stage)
-    if kind in ("get_filter", "put", "mixed"):
-        await run.seed(sizes.seed_per_tenant)
-    elif kind == "patch":
-        await run.seed(-(-n // len(tenants)))  # each op a distinct user
-    elif kind == "group_add":
-        await run.seed(sizes.group_seed_per_tenant)
+    seed = {"get_filter": sizes.seed_per_tenant, "put": sizes.seed_per_tenant,
+            "mixed": sizes.seed_per_tenant, "patch": -(-n // len(tenants)),  # distinct users
+            "group_add": sizes.group_seed_per_tenant}.get(kind, 0)
+    if seed:
+        if seed * len(tenants) >= 1000:
+            say(f"  {stage}: seeding {seed * len(tenants):,} users (POST /Users, not measured)")
+        await run.seed(seed)
+    if kind == "group_add":
         n = await run.plan_groups(n)
     if kind in ("get_filter", "put", "mixed"):
         for i in range(WARMUP_OPS):
@@ -98,10 +102,11 @@ async def run_workload(stage: str, tenants: list[Tenant], client: ScimClient, bo
     return phase, checks
 
 
-async def measure_idle(root_pid: int, seconds: float, say: Callable[[str], None]
-                       ) -> dict[str, Any]:
-    say(f"idle: settling 5 s, then measuring {seconds:.0f} s with no requests ...")
-    await asyncio.sleep(5)
+async def measure_idle(root_pid: int, seconds: float, settle_s: float,
+                       say: Callable[[str], None]) -> dict[str, Any]:
+    """The stack's CPU by group over `seconds` with no requests, after `settle_s`."""
+    say(f"idle: settling {settle_s:g} s, then measuring {seconds:g} s with no requests ...")
+    await asyncio.sleep(settle_s)
     before = snapshot(root_pid)
     await asyncio.sleep(seconds)
     cpu = used_between(before, snapshot(root_pid))
@@ -109,44 +114,65 @@ async def measure_idle(root_pid: int, seconds: float, say: Callable[[str], None]
     return {"seconds": seconds, "cpu_s": cpu}
 
 
+class Aborted(Exception):
+    """The stack is failing: the remaining stages would measure nothing but errors."""
+
+
+async def run_stage(stage: str, count: int, tenants: list[Tenant], client: ScimClient,
+                    bodies: Bodies, rng: random.Random, sizes: Sizes, args: argparse.Namespace,
+                    stack: StackProcess, say: Callable[[str], None],
+                    rows: list[dict[str, Any]]) -> None:
+    """--repeat runs of one workload stage; appends its row of figures to rows."""
+    label, unit = label_of(stage, args)
+    row: dict[str, Any] = {"stage": stage, "label": label, "unit": unit, "phases": [],
+                           "verify": [], "failed": []}
+    rows.append(row)
+    for r in range(args.repeat):
+        stack.check_alive()
+        try:
+            phase, checks = await run_workload(stage, tenants, client, bodies, rng, sizes, args,
+                                               stack.pid, say)
+        except RuntimeError as exc:  # a setup step (seeding, POST /Groups) failed
+            row["failed"].append(str(exc))
+            raise Aborted(f"{count}t {label}: {exc}") from exc
+        row["phases"].append(phase)
+        row["verify"].append(checks)
+        rate = phase.units_per_s if unit != "ops" else phase.ops_per_s
+        say(f"{count}t {label} #{r + 1}: {phase.ops:,} ops {rate:,.0f} {unit}/s "
+            f"p50 {phase.latency_ms(50) or 0:.1f} ms p99 {phase.latency_ms(99) or 0:.1f} ms, "
+            f"{phase.cpu_ms_per_op() or 0:.2f} CPU-ms/op, errors {dict(phase.errors) or 0}, "
+            f"verified {checks.get('checked', 0)} failed {checks.get('failed', 0)}")
+        if phase.ops and sum(phase.errors.values()) > phase.ops / 2:
+            raise Aborted(f"{count}t {label}: more than half of the requests failed "
+                          f"{dict(phase.errors)}")
+        await asyncio.sleep(sizes.pause_s)
+
+
 async def bench(session: aiohttp.ClientSession, args: argparse.Namespace, sizes: Sizes,
                 stack: StackProcess, tenant_tokens: dict[int, list[tuple[str, str]]],
-                rng: random.Random, run_id: str, say: Callable[[str], None]) -> dict[str, Any]:
+                rng: random.Random, run_id: str, say: Callable[[str], None],
+                results: dict[str, Any]) -> None:
+    """Run the selected stages in order, filling `results` as they finish (so an
+    interrupted or aborted bench still has the figures so far)."""
     client = ScimClient(session, stack.base_url + "/scim/v2", args.timeout)
     bodies = Bodies(run_id, rng)
-    root = stack.pid
     tenant_sets = {n: [Tenant(name, token) for name, token in pairs]
                    for n, pairs in tenant_tokens.items()}
     for tenants in tenant_sets.values():  # warm-up: connections, token caches, first writes
         await seed_users(client, bodies, tenants, 10, concurrency=4)
-    results: dict[str, Any] = {"by_tenants": {}}
     if "idle" in args.stages:
-        results["idle"] = await measure_idle(root, sizes.idle_s, say)
+        results["idle"] = await measure_idle(stack.pid, sizes.idle_s, sizes.idle_settle_s, say)
+    workloads = [s for s in STAGES if s in args.stages and s not in ("idle", "group_growth")]
     for count, tenants in tenant_sets.items():
-        rows = results["by_tenants"][count] = []
-        for stage in (s for s in STAGES if s in args.stages and s not in ("idle",
-                                                                          "group_growth")):
-            label, unit = label_of(stage, args)
-            row: dict[str, Any] = {"stage": stage, "label": label, "unit": unit,
-                                   "phases": [], "verify": []}
-            rows.append(row)
-            for r in range(args.repeat):
-                phase, checks = await run_workload(stage, tenants, client, bodies, rng,
-                                                   sizes, args, root)
-                row["phases"].append(phase)
-                row["verify"].append(checks)
-                rate = phase.units_per_s if unit != "ops" else phase.ops_per_s
-                say(f"{count}t {label} #{r + 1}: {phase.ops:,} ops {rate:,.0f} {unit}/s "
-                    f"p50 {phase.latency_ms(50) or 0:.1f} ms p99 {phase.latency_ms(99) or 0:.1f}"
-                    f" ms, {phase.cpu_ms_per_op() or 0:.2f} CPU-ms/op, errors "
-                    f"{dict(phase.errors) or 0}, verified {checks.get('checked', 0)} "
-                    f"failed {checks.get('failed', 0)}")
-                await asyncio.sleep(1)  # let the asynchronous consumers catch up
+        rows = results["by_tenants"].setdefault(count, [])
+        for stage in workloads:
+            await run_stage(stage, count, tenants, client, bodies, rng, sizes, args, stack, say,
+                            rows)
     if "group_growth" in args.stages:
+        stack.check_alive()
         tenant = max((t for ts in tenant_sets.values() for t in ts), key=lambda t: len(t.users))
         say(f"group growth: sizes {sizes.growth_sizes}, {sizes.growth_window:,} members "
             f"measured at each, tenant {tenant.name} ({len(tenant.users):,} users)")
         results["group_growth"] = await group_growth(
             client, bodies, tenant, sizes.growth_sizes, sizes.growth_window, args.repeat,
-            args.batch, args.group_concurrency, root, say)
-    return results
+            args.batch, args.group_concurrency, stack.pid, say)

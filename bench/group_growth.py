@@ -67,10 +67,7 @@ async def group_growth(client: ScimClient, bodies: Bodies, tenant: Tenant, sizes
             say(f"  user creation failures: {dict(failures)}")
     group = GrowingGroup(client, bodies, tenant, batch)
     group.pool = tenant.users[-needed:]
-    gid = await client.create_group(tenant, bodies.group("growth"))
-    if gid is None:
-        raise RuntimeError("POST /Groups failed")
-    group.gid = gid
+    group.gid = gid = await client.create_group(tenant, bodies.group("growth"))
     windows: list[dict[str, Any]] = []
     for size in sorted(sizes):
         while group.used < size:

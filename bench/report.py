@@ -38,6 +38,9 @@ def workload_table(runs: list[tuple[str, str, list[Phase], list[dict[str, Any]]]
     """One row per workload: (label, unit, phases, verify summaries)."""
     rows = []
     for label, unit, phases, checks in runs:
+        if not phases:
+            rows.append([label, "-", "FAILED", unit, *["-"] * 6])
+            continue
         rate = spread([p.units_per_s if unit != "ops" else p.ops_per_s for p in phases],
                       "{:,.0f}")
         errors = sum(sum(p.errors.values()) for p in phases)
@@ -60,6 +63,7 @@ def _groups(cpu_maps: list[dict[str, float]]) -> list[str]:
 
 def cpu_table(runs: list[tuple[str, list[Phase]]]) -> str:
     """CPU-ms per op of the stack by process group, one row per workload."""
+    runs = [(label, phases) for label, phases in runs if phases]
     groups = _groups([p.cpu_s for _, phases in runs for p in phases])
     rows = [[label, *(_by(phases, lambda p, g=g: p.cpu_ms_per_op(g), "{:.2f}") for g in groups),
              _by(phases, lambda p: p.cpu_ms_per_op(), "{:.2f}")] for label, phases in runs]

@@ -29,12 +29,13 @@ import asyncio
 import json
 import os
 import random
+import sys
 import time
 import uuid
 from typing import Any
 
 import aiohttp
-from bench_stages import STAGES, Sizes, bench
+from bench_stages import STAGES, Aborted, Sizes, bench
 from report import cpu_table, growth_table, idle_table, workload_table
 from stack_process import StackProcess
 
@@ -73,13 +74,16 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
+def print_report(results: dict[str, Any], args: argparse.Namespace) -> bool:
+    """Print the tables; True if every stage ran without errors or failed checks."""
     print()
     for count, rows in results["by_tenants"].items():
         title = f"{count} tenant{'s' if count > 1 else ''}"
         print(f"== {title}: throughput, latency, stack CPU per op "
               f"({args.repeat} run{'s' if args.repeat > 1 else ''} each) ==")
         print(workload_table([(r["label"], r["unit"], r["phases"], r["verify"]) for r in rows]))
+        print("(verified: a sample re-read after the run; get_filter checks every answer as it"
+              " arrives, a wrong one counts as an error)")
         print(f"\n== {title}: stack CPU-ms per op by process ==")
         print(cpu_table([(r["label"], r["phases"]) for r in rows]))
         print()
@@ -87,8 +91,11 @@ def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
         print("== idle: stack CPU with no requests ==")
         print(idle_table(results["idle"]))
         print()
+    growth_ok = True
     if results.get("group_growth"):
         g = results["group_growth"]
+        growth_ok = g["missing_on_read_back"] == 0 and not any(
+            w["phase"].errors for w in g["windows"])
         print(f"== group growth: PATCH add {g['batch']} members, c={g['concurrency']}, "
               f"{g['window']:,} members per measurement ==")
         print(growth_table(g))
@@ -99,12 +106,19 @@ def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
                 results["by_tenants"].items() for r in rows
                 for p, v in zip(r["phases"], r["verify"] or [{}] * len(r["phases"]), strict=True)
                 if p.errors or v.get("failed")]
+    failed = [(f"{count}t {r['label']}", msg) for count, rows in results["by_tenants"].items()
+              for r in rows for msg in r["failed"]]
+    for label, msg in failed:
+        print(f"FAILED {label}: {msg}")
     print("errors: none" if not problems else "errors and failed checks:")
     for label, errors, check in problems:
         print(f"  {label}: errors {dict(errors)}; checks {check.get('failures')} "
               f"{check.get('examples', [])[:2]}")
     if results["restarted"]:
         print(f"services restarted during the bench: {results['restarted']}")
+    if results["aborted"]:
+        print(f"ABORTED, remaining stages not run: {results['aborted']}")
+    return growth_ok and not (problems or failed or results["restarted"] or results["aborted"])
 
 
 def jsonable(value: Any) -> Any:
@@ -123,34 +137,42 @@ def main() -> None:
     say(f"starting the stack (python -m dsync_services.stack); {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.2f}")
     stack = StackProcess(keep_state=args.keep_state)
+    results: dict[str, Any] = {"by_tenants": {}, "restarted": [], "aborted": None}
     try:
         stack.start()
         say(f"healthy on port {stack.port} (stack pid {stack.pid}, state {stack.state_dir})")
         tenant_tokens = {n: [(f"bench-{n}t-{i}", stack.create_tenant(f"bench-{n}t-{i}"))
                              for i in range(n)] for n in args.tenant_counts}
         pids_before = stack.service_pids()
-        results = asyncio.run(run_all(args, sizes, stack, tenant_tokens))
+        try:
+            asyncio.run(run_all(args, sizes, stack, tenant_tokens, results))
+        except KeyboardInterrupt:
+            results["aborted"] = "interrupted"
+        except (Aborted, RuntimeError) as exc:
+            results["aborted"] = str(exc)
         pids_after = stack.service_pids()
         results["restarted"] = sorted(s for s in pids_before
                                       if pids_after.get(s) != pids_before[s])
     finally:
         say("stopping the stack (SIGTERM)")
         stack.stop()
-    print_report(results, args)
+    clean = print_report(results, args)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(jsonable({"params": {**vars(args), "sizes": vars(sizes)}, **results}),
                       fh, indent=1)
         say(f"figures written to {args.json}")
+    sys.exit(0 if clean else 1)
 
 
 async def run_all(args: argparse.Namespace, sizes: Sizes, stack: StackProcess,
-                  tenant_tokens: dict[int, list[tuple[str, str]]]) -> dict[str, Any]:
+                  tenant_tokens: dict[int, list[tuple[str, str]]],
+                  results: dict[str, Any]) -> None:
     connector = aiohttp.TCPConnector(limit=args.max_in_flight + 32, limit_per_host=0)
     async with aiohttp.ClientSession(connector=connector,
                                      skip_auto_headers=["Accept-Encoding"]) as session:
-        return await bench(session, args, sizes, stack, tenant_tokens,
-                           random.Random(args.random_seed), uuid.uuid4().hex[:8], say)
+        await bench(session, args, sizes, stack, tenant_tokens,
+                    random.Random(args.random_seed), uuid.uuid4().hex[:8], say, results)
 
 
 if __name__ == "__main__":

@@ -126,9 +126,9 @@ class ScimClient:
         tenant.users.append(user)
         return "ok", user
 
-    async def create_group(self, tenant: Tenant, body: dict[str, Any]) -> str | None:
-        """POST /Groups; the new group's id, or None."""
+    async def create_group(self, tenant: Tenant, body: dict[str, Any]) -> str:
+        """POST /Groups; the new group's id (RuntimeError if it was not created)."""
         status, data = await self.call(tenant, "POST", "/Groups", body)
         if 200 <= status < 300 and isinstance(data, dict) and data.get("id"):
             return str(data["id"])
-        return None
+        raise RuntimeError(f"POST /Groups answered {status}: {str(data)[:300]}")

@@ -2,7 +2,8 @@
 
 Created users must be readable with their userName, found by a userName filter, and not
 visible through another tenant; deactivated users must read `active: false`; a PUT user
-must read the givenName of its last PUT (users that two PUTs raced on are skipped); a
+must read the givenName of its last PUT (skipped: users two PUTs raced on, and users a
+PUT failed on, since a failed write may still be applied later); a
 group must list every member added to it.
 """
 from __future__ import annotations

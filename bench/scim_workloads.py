@@ -27,13 +27,16 @@ KINDS = ("create", "get_filter", "patch", "put", "mixed", "group_add")
 
 async def seed_users(client: ScimClient, bodies: Bodies, tenants: list[Tenant], per_tenant: int,
                      concurrency: int = 16) -> tuple[list[list[User]], Counter[str]]:
-    """Create per_tenant users in each tenant; the new users per tenant, and failures."""
+    """Create per_tenant users in each tenant; the new users per tenant, and failures.
+    Gives up early once 20 creations failed and fewer than that succeeded."""
     created: list[list[User]] = [[] for _ in tenants]
     failures: Counter[str] = Counter()
     jobs = iter([(k, t) for _ in range(per_tenant) for k, t in enumerate(tenants)])
 
     async def worker() -> None:
         for k, tenant in jobs:
+            if failures.total() >= 20 and failures.total() > sum(map(len, created)):
+                return
             try:
                 outcome, user = await client.create_user(tenant, bodies.user())
             except Exception as exc:  # noqa: BLE001 - counted
@@ -61,7 +64,8 @@ class WorkloadRun:
         self.created: list[tuple[int, User]] = []
         self.patched: list[tuple[int, User]] = []
         self.last_put: dict[tuple[int, str], str] = {}  # (tenant, user id) -> givenName
-        self.put_raced: set[tuple[int, str]] = set()  # overlapping PUTs: last writer unknown
+        # overlapping PUTs, or a PUT that failed (it may still apply): last writer unknown
+        self.put_raced: set[tuple[int, str]] = set()
         self._put_in_flight: Counter[tuple[int, str]] = Counter()
         self.group_plan: list[tuple[int, str, list[User]]] = []
         self.group_members: dict[tuple[int, str], set[str]] = defaultdict(set)
@@ -90,10 +94,7 @@ class WorkloadRun:
             per_group = max(1, len(pool) // self.batch)
             gids = []
             for _ in range(-(-ops // per_group)):
-                gid = await self.client.create_group(tenant, self.bodies.group("bench"))
-                if gid is None:
-                    raise RuntimeError("POST /Groups failed")
-                gids.append(gid)
+                gids.append(await self.client.create_group(tenant, self.bodies.group("bench")))
             plans.append([(k, gids[j // per_group], pool[(j % per_group) * self.batch:
                                                           (j % per_group + 1) * self.batch])
                           for j in range(ops)])
@@ -156,10 +157,14 @@ class WorkloadRun:
         self._put_in_flight[key] += 1
         if self._put_in_flight[key] > 1:
             self.put_raced.add(key)
+        outcome = "unknown"
         try:
-            return await self._get_then_put(k, user)
+            outcome = await self._get_then_put(k, user)
         finally:
             self._put_in_flight[key] -= 1
+            if outcome != "ok":
+                self.put_raced.add(key)
+        return outcome
 
     async def _get_then_put(self, k: int, user: User) -> str:
         tenant = self.tenants[k]

@@ -75,8 +75,9 @@ class StackProcess:
 
     def start(self, timeout_s: float = 240.0) -> None:
         """Start the stack and wait until GET /healthz answers 200."""
-        env = {**os.environ, "DSYNC_STATE_DIR": str(self.state_dir),
-               "DSYNC_HTTP_PORT": str(self.port), "DSYNC_ADMIN_TOKEN": self.admin_token}
+        env = {"XDG_RUNTIME_DIR": tempfile.gettempdir(), **os.environ,  # as the Makefile
+               "DSYNC_STATE_DIR": str(self.state_dir), "DSYNC_HTTP_PORT": str(self.port),
+               "DSYNC_ADMIN_TOKEN": self.admin_token}
         with open(self.state_dir / "stack.log", "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "dsync_services.stack"], cwd=REPO, env=env,
@@ -91,6 +92,12 @@ class StackProcess:
             time.sleep(0.5)
         raise RuntimeError(f"the stack was not healthy after {timeout_s:.0f} s:\n"
                            f"{self.log_tail()}")
+
+    def check_alive(self) -> None:
+        """Raise, with the logs' tails, if the stack process has exited."""
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"the stack exited ({self.process.returncode}):\n"
+                               f"{self.log_tail()}")
 
     def _healthy(self) -> bool:
         try:
