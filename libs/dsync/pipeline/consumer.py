@@ -59,12 +59,14 @@ class BrokerReset(Exception):  # noqa: N818
 class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self) -> None:
         self.partitions: set[TopicPartition] = set()
+        self.generation = 0
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self.partitions -= set(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self.partitions |= set(assigned)
+        self.generation += 1
 
 
 class PipelineConsumer:
@@ -93,6 +95,7 @@ class PipelineConsumer:
         self.clock = IdleClock(settings.kafka_idle_after_s)
         self._wake = asyncio.Event()
         self._commit_failures = 0
+        self._past_end: dict[TopicPartition, float] = {}
         self.consumer = self._new_consumer()
         if listener is not None and wake_channel is not None:
             listener.subscribe(wake_channel, lambda _payload: self._wake.set())
@@ -141,14 +144,21 @@ class PipelineConsumer:
                     log.warning("fetch failed: %s", exc)
                     await asyncio.sleep(0.5)
                     continue
+                await self._rewind_past_end(batches)
                 if not batches:
                     self._drained = True
                     continue
                 self.clock.saw_records()
+                generation = self.assignment.generation
                 done = await asyncio.gather(*(self._process(tp, records, stop)
                                               for tp, records in batches.items()))
+                # A batch fetched under an earlier assignment (maybe from a topic the broker
+                # has lost since) must not commit into the group as it is now: the owner
+                # reads from the committed offset again; handlers dedupe.
+                fresh = generation == self.assignment.generation
                 await self._commit({tp: records[-1].offset + 1 for (tp, records), ok
-                                    in zip(batches.items(), done, strict=True) if ok})
+                                    in zip(batches.items(), done, strict=True)
+                                    if ok and fresh and tp in self.assignment.partitions})
                 if self._commit_failures >= 3:
                     raise BrokerReset("offset commits keep failing")
         finally:
@@ -157,6 +167,32 @@ class PipelineConsumer:
                 await self.consumer.stop()
             except KafkaError as exc:
                 log.warning("consumer stop failed: %s", exc)
+
+    async def _rewind_past_end(self, fetched: dict[TopicPartition, list[ConsumerRecord]]
+                               ) -> None:
+        """Apache Kafka answers a fetch past a partition's end with OffsetOutOfRange and the
+        consumer resets to `earliest`; the embedded broker answers with nothing. A position
+        from a topic lost since (broker restart) would then hold the partition until the
+        new log grows past it: read it from the start instead (handlers dedupe). Only when
+        it lasts 1 s, as the reported end can lag a moment after a topic is created."""
+        now = time.monotonic()
+        for tp in self.consumer.assignment():
+            end = self.consumer.highwater(tp)  # from the last fetch response
+            if end is None or tp in fetched:
+                self._past_end.pop(tp, None)
+                continue
+            try:
+                position = await asyncio.wait_for(self.consumer.position(tp), 1.0)
+            except (KafkaError, TimeoutError):
+                continue
+            if position <= end:
+                self._past_end.pop(tp, None)
+            elif now - self._past_end.setdefault(tp, now) >= 1.0 \
+                    and tp in self.consumer.assignment():
+                log.warning("%s[%d]: position %d is past the end %d; reading from the start",
+                            tp.topic, tp.partition, position, end)
+                self.consumer.seek(tp, 0)  # no retention on the embedded broker
+                self._past_end.pop(tp, None)
 
     def _poll_timeout_ms(self) -> int:
         if self.notified and self._listening():
