@@ -1,14 +1,15 @@
-"""decode -> load state -> decide -> persist (state + outbox + ledger, one transaction).
+"""decode -> load state -> decide -> persist (state + outbox + ledger, atomically).
 
-`apply_batch` takes consecutive commands of one partition and applies them in order in ONE
-transaction (group commit). The fast path loads the users the batch targets in one query,
-decides each command in memory against the state the previous ones left, and writes the
-batch in a handful of statements (`BatchWriter`): users, events, ledger rows, NOTIFY.
-If that fails on a data error (a uniqueness conflict, a value PostgreSQL refuses) or finds
-a redelivered command, the transaction is rolled back and the batch is redone the careful
-way: command by command, each operation row locked first (a command whose operation is
-already `applied` or `rejected` is a redelivery: it changes nothing and is answered
-again) and each command's writes in a savepoint, so a bad command is rejected alone.
+`apply_batch` takes consecutive commands of one partition and applies them in order, run
+by run. A run of user creates/replaces/patches (most IdP traffic) goes the hot way
+(`user_batch`): one read, in-memory decisions, ONE write statement. Any other run, and a
+hot run whose statement aborted (a uniqueness conflict, a value PostgreSQL refuses, a user
+changed since it was read, a redelivered command), goes the careful way: one transaction,
+command by command, each operation row locked first (a command whose operation is already
+`applied` or `rejected` is a redelivery: it changes nothing and is answered again); after
+a data error the run is redone with each command's writes in a savepoint, so a bad
+command is rejected alone. Every run commits on its own; a redelivered batch finds the
+runs already applied through the ledger.
 """
 from __future__ import annotations
 
@@ -26,8 +27,13 @@ from dsync.pipeline import channels
 from dsync.scim.errors import InvalidValue, ScimError, Uniqueness
 from dsync.scim.render import user_resource
 from dsync_services.directory import decide_users, group_commands, repository
-from dsync_services.directory.batch_writer import BatchWriter, Redelivered, _Done
-from dsync_services.directory.decisions import Decision, Outcome, SaveResource, rejected
+from dsync_services.directory.decisions import (
+    Decision,
+    Outcome,
+    SaveResource,
+    StoredResource,
+    rejected,
+)
 from dsync_services.directory.responses import render_saved
 from dsync_services.directory.user_batch import HOT_TYPES, Applied, UserBatch
 
@@ -49,20 +55,27 @@ def describe(command: Command) -> tuple[str, str, str]:
     return method, f"/{kind}s" + (f"/{target}" if target else ""), kind
 
 
-async def _decide(conn: asyncpg.Connection, command: Command, now: datetime) -> Decision:
-    """Load what the command needs, then run the pure decision. Raises ScimError."""
+def _decide_user(command: Command, current: StoredResource | None, now: datetime
+                 ) -> Decision:
+    """The pure decision of a user create/replace/patch given the user's state."""
     if command.type == "user.create":
         return decide_users.decide_create(command, uuid.uuid4(), now)
-    if command.type in ("user.replace", "user.patch", "user.delete"):
-        current = await repository.load(conn, "User", command.tenant_id, command.resource_id)
-        if command.type == "user.replace":
-            return decide_users.decide_replace(command, current, now)
-        if command.type == "user.patch":
-            return decide_users.decide_patch(command, current, now)
-        groups = (await repository.groups_of_member(conn, command.tenant_id, current.id)
-                  if current else [])
-        return decide_users.decide_delete(command, current, groups)
-    return await group_commands.decide(conn, command, now)
+    if command.type == "user.replace":
+        return decide_users.decide_replace(command, current, now)
+    return decide_users.decide_patch(command, current, now)
+
+
+async def _decide(conn: asyncpg.Connection, command: Command, now: datetime) -> Decision:
+    """Load what the command needs, then run the pure decision. Raises ScimError."""
+    if command.type not in ("user.create", "user.replace", "user.patch", "user.delete"):
+        return await group_commands.decide(conn, command, now)
+    current = (None if command.type == "user.create" else
+               await repository.load(conn, "User", command.tenant_id, command.resource_id))
+    if command.type != "user.delete":
+        return _decide_user(command, current, now)
+    groups = (await repository.groups_of_member(conn, command.tenant_id, current.id)
+              if current else [])
+    return decide_users.decide_delete(command, current, groups)
 
 
 async def _response(conn: asyncpg.Connection, command: Command, decision: Decision
@@ -144,109 +157,56 @@ def _uniqueness(kind: str, exc: asyncpg.UniqueViolationError) -> ScimError:
 
 async def apply_batch(pool: asyncpg.Pool, commands: list[tuple[Command, bytes]],
                       on_status: Callable[[str], None] | None = None) -> None:
-    """Apply consecutive commands of one partition in ONE transaction, in order (group
-    commit), then wake the waiting gateways (NOTIFY at commit). See the module docstring.
-    Raises on connection-level errors (transient): nothing of the batch is kept then.
+    """Apply consecutive commands of one partition in order, then wake the waiting
+    gateways (NOTIFY at commit). See the module docstring.
+    Raises on connection-level errors (transient); runs already committed stay applied
+    and are recognised as such when the batch is redelivered.
     """
+    statuses: list[str] = []
     async with pool.acquire() as conn:
-        try:
-            if all(c.type in HOT_TYPES for c, _ in commands):
-                statuses = await _hot(conn, commands)
-            else:
-                async with conn.transaction():
-                    statuses = await _fast(conn, commands)
-        except (*_DATA_ERRORS, Redelivered, asyncpg.SerializationError) as exc:
-            log.info("batch of %d: %s; applying command by command", len(commands),
-                     type(exc).__name__)
-            statuses = await _careful(conn, commands)
+        for hot, run in _runs(commands):
+            statuses += await (_hot(conn, run) if hot else _careful(conn, run))
     if on_status:
         for status in statuses:
             on_status(status)
 
 
-_USER_LOADS = ("user.replace", "user.patch", "user.delete")
+def _runs(commands: list[tuple[Command, bytes]]
+          ) -> list[tuple[bool, list[tuple[Command, bytes]]]]:
+    """Consecutive commands grouped by whether they can go the hot way."""
+    runs: list[tuple[bool, list[tuple[Command, bytes]]]] = []
+    for item in commands:
+        hot = item[0].type in HOT_TYPES
+        if runs and runs[-1][0] == hot:
+            runs[-1][1].append(item)
+        else:
+            runs.append((hot, [item]))
+    return runs
 
 
 async def _hot(conn: asyncpg.Connection, commands: list[tuple[Command, bytes]]) -> list[str]:
-    """Only user creates/replaces/patches: one read, one write statement (user_batch)."""
+    """User creates/replaces/patches: one read, one write statement (user_batch)."""
     batch = UserBatch(datetime.now(UTC))
     await batch.load(conn, [(c.tenant_id, c.resource_id) for c, _ in commands
                             if c.type != "user.create"])
     for command, raw in commands:
         method, path, _ = describe(command)
         try:
-            if command.type == "user.create":
-                decision = decide_users.decide_create(command, uuid.uuid4(), batch.now)
-            elif command.type == "user.replace":
-                decision = decide_users.decide_replace(command, batch.state.get(
-                    command.resource_id), batch.now)
-            else:
-                decision = decide_users.decide_patch(command, batch.state.get(
-                    command.resource_id), batch.now)
+            decision = _decide_user(command, batch.state.get(
+                getattr(command, "resource_id", None)), batch.now)
         except ScimError as exc:
             decision = rejected(exc, "User", getattr(command, "resource_id", None))
         batch.record(Applied(command, raw, method, path, decision))
-    return await batch.write(conn, _user_answer_groups)
-
-
-async def _fast(conn: asyncpg.Connection,
-                commands: list[tuple[Command, bytes]]) -> list[str]:
-    writer = BatchWriter(conn, datetime.now(UTC))
-    targets: dict[Any, list[Any]] = {}
-    for command, _ in commands:
-        if command.type in _USER_LOADS:
-            targets.setdefault(command.tenant_id, []).append(command.resource_id)
-    for tenant_id, ids in targets.items():
-        await writer.preload_users(tenant_id, ids)
-    extra: list[tuple[Any, dict[str, Any] | None, str]] = []
-    for command, raw in commands:
-        method, path, kind = describe(command)
-        if kind == "User":
-            decision = await _decide_user(conn, writer, command)
-            writer.record(_Done(command, raw, method, path, kind, decision))
-            continue
-        await writer.flush()  # a group command reads the database
-        status, response = await apply_one(conn, command, raw, isolate=False)
-        if status == "duplicate":
-            raise Redelivered(f"operation {command.command_id} was applied before")
-        extra.append((command.command_id, response, status))
-    if not writer.done:
-        await repository.notify_outcomes(
-            conn, [(i, r) for i, r, _ in extra],
-            also=channels.OUTBOX if any(s == "applied" for *_, s in extra)
-            else None)
-        return [s for *_, s in extra]
-    statuses = await writer.finish(_user_answer, extra_outcomes=[(i, r) for i, r, _ in extra],
-                                   extra_applied=any(s == "applied" for *_, s in extra))
-    return statuses + [s for *_, s in extra]
-
-
-async def _decide_user(conn: asyncpg.Connection, writer: BatchWriter,
-                       command: Command) -> Decision:
-    """The pure decision against the state the batch left; a ScimError rejects."""
     try:
-        if command.type == "user.create":
-            return decide_users.decide_create(command, uuid.uuid4(), writer.now)
-        current = writer.loaded.get(command.resource_id)
-        if command.type == "user.replace":
-            return decide_users.decide_replace(command, current, writer.now)
-        if command.type == "user.patch":
-            return decide_users.decide_patch(command, current, writer.now)
-        groups = (await repository.groups_of_member(conn, command.tenant_id, current.id)
-                  if current else [])
-        return decide_users.decide_delete(command, current, groups)
-    except ScimError as exc:
-        return rejected(exc, "User", getattr(command, "resource_id", None))
-
-
-def _user_answer_groups(command: Command, decision: Decision,
-                        groups: list[dict[str, Any]] | None) -> dict[str, Any]:
-    save = next((w for w in decision.writes if isinstance(w, SaveResource)), None)
-    return _user_answer(command, decision, {save.id: groups} if save and groups else {})
+        return await batch.write(conn, _user_answer)
+    except (*_DATA_ERRORS, asyncpg.SerializationError) as exc:
+        log.info("hot run of %d: %s; applying command by command", len(commands),
+                 type(exc).__name__)
+        return await _careful(conn, commands)
 
 
 def _user_answer(command: Command, decision: Decision,
-                 groups: dict[Any, list[dict[str, Any]]]) -> dict[str, Any]:
+                 groups: list[dict[str, Any]] | None) -> dict[str, Any]:
     outcome = decision.outcome
     if outcome.error is not None:
         return {"status": outcome.status, "error": outcome.error.body()}
@@ -254,14 +214,24 @@ def _user_answer(command: Command, decision: Decision,
     save = next((w for w in decision.writes if isinstance(w, SaveResource)), None)
     if save is not None and outcome.status != 204:
         body["resource"] = user_resource(save.id, save.doc, save.version, save.created_at,
-                                         save.updated_at, groups.get(save.id))
+                                         save.updated_at, groups)
     return body
 
 
 async def _careful(conn: asyncpg.Connection,
                    commands: list[tuple[Command, bytes]]) -> list[str]:
+    try:
+        return await _run(conn, commands, isolate=False)
+    except _DATA_ERRORS as exc:
+        log.warning("run of %d hit %s; isolating commands", len(commands),
+                    type(exc).__name__)
+        return await _run(conn, commands, isolate=True)
+
+
+async def _run(conn: asyncpg.Connection, commands: list[tuple[Command, bytes]], *,
+               isolate: bool) -> list[str]:
     async with conn.transaction():
-        results = [await apply_one(conn, command, raw, isolate=True)
+        results = [await apply_one(conn, command, raw, isolate=isolate)
                    for command, raw in commands]
         statuses = [r[0] for r in results]
         await repository.notify_outcomes(

@@ -101,12 +101,12 @@ async def test_user_changed_after_it_was_read_aborts_the_statement(pool: asyncpg
         await batch.load(conn, [(tenant, uid)])
         await conn.execute("UPDATE users SET version = version + 1 WHERE id = $1", uid)
         from dsync_services.directory import decide_users
-        from dsync_services.directory.apply_commands import _user_answer_groups
+        from dsync_services.directory.apply_commands import _user_answer
         from dsync_services.directory.user_batch import Applied
         decision = decide_users.decide_patch(command, batch.state[uid], batch.now)
         batch.record(Applied(command, encode_command(command), "PATCH", "/Users/x", decision))
         with pytest.raises(asyncpg.SerializationError):
-            await batch.write(conn, _user_answer_groups)
+            await batch.write(conn, _user_answer)
     assert await pool.fetchval("SELECT active FROM users WHERE id = $1", uid) is True
     assert await pool.fetchval("SELECT count(*) FROM operations WHERE id = $1",
                                command.command_id) == 0
