@@ -13,8 +13,6 @@ from uuid import UUID, uuid5
 
 import asyncpg
 
-from dsync.pipeline import channels
-
 _NAMESPACE = UUID("6d1f0c3e-8f0b-4a43-9a55-0b8e6e2c7a10")
 MAX_ATTEMPTS = 8
 
@@ -22,22 +20,6 @@ MAX_ATTEMPTS = 8
 def effect_id(kind: str, event_id: str | UUID) -> UUID:
     """The operation id of the `kind` effect of one event."""
     return uuid5(_NAMESPACE, f"{kind}:{event_id}")
-
-
-async def record_applied(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UUID,
-                         kind: str, path: str, resource_type: str, resource_id: UUID | None,
-                         received_at: datetime, detail: str | None = None) -> None:
-    """Insert or complete an operation as `applied` (in the caller's transaction);
-    `completed_at` is the time of this statement (the end of the effect's work)."""
-    await conn.execute(
-        "INSERT INTO operations (id, tenant_id, kind, method, path, resource_type, resource_id,"
-        " status, attempts, detail, received_at, completed_at)"
-        " VALUES ($1, $2, $3, 'EVENT', $4, $5, $6, 'applied', 1, $7, $8, clock_timestamp())"
-        " ON CONFLICT (id) DO UPDATE SET status = 'applied', reason_code = NULL,"
-        " retryable = false, attempts = operations.attempts + 1, detail = $7,"
-        " completed_at = clock_timestamp()",
-        op_id, tenant_id, kind, path, resource_type, resource_id, detail, received_at)
-    await conn.execute("SELECT pg_notify($1, $2)", channels.OUTCOMES, str(op_id))
 
 
 _APPLIED_MANY = """

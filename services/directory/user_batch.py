@@ -25,9 +25,10 @@ import asyncpg
 import orjson
 
 from dsync.messages.commands import Command
-from dsync.messages.events import DraftEvent, seal
+from dsync.messages.events import DraftEvent
 from dsync.pii import mask_pii
 from dsync.pipeline import channels
+from dsync.pipeline.outbox import outbox_json
 from dsync.store.reads import user_groups
 from dsync_services.directory import repository
 from dsync_services.directory.decisions import Decision, SaveResource, StoredResource
@@ -196,7 +197,7 @@ class UserBatch:
             if x.decision.outcome.applied:
                 per_tenant.setdefault(x.command.tenant_id, []).extend(x.decision.events)
         counts = [(t, len(evs)) for t, evs in per_tenant.items() if evs]
-        rows = [(t, n, orjson.dumps(seal(e, tenant_id=t, sequence=0, time=self.now)).decode())
+        rows = [(t, n, outbox_json(e, t, self.now))
                 for t, evs in per_tenant.items() for n, e in enumerate(evs, start=1)]
         return counts, rows
 

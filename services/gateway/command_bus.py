@@ -63,7 +63,7 @@ class CommandBus:
         self.waiter = waiter
         self.topic = topic
         self.timeout_s = timeout_s
-        self.waker = Waker(idle_after_s, self._wake_consumers)
+        self.waker = Waker(idle_after_s)
 
     async def _wake_consumers(self) -> None:
         try:

@@ -1,8 +1,6 @@
 """The idle policy of the pipeline (dsync.pipeline.idle, backoff): a fake clock, no I/O."""
 from __future__ import annotations
 
-import asyncio
-
 from dsync.pipeline.backoff import Backoff
 from dsync.pipeline.idle import IdleClock, Waker
 
@@ -30,30 +28,27 @@ def test_consumer_may_pause_only_after_a_quiet_spell() -> None:
 def test_waker_notifies_only_the_first_message_after_half_the_idle_time() -> None:
     clock = FakeClock()
     sent: list[float] = []
+    waker = Waker(1.0, now=clock)
 
-    async def notify() -> None:
-        sent.append(clock.t)
+    def message_sent() -> None:
+        if waker.due():
+            sent.append(clock.t)
 
-    waker = Waker(1.0, notify, now=clock)
-
-    async def run() -> None:
-        await waker.message_sent()          # first ever: the consumer may be paused
-        for _ in range(10):                 # steady traffic: no extra round trip
-            clock.t += 0.1
-            await waker.message_sent()
-        last = clock.t
-        clock.t += 0.6                      # quiet for more than half the idle time
-        await waker.message_sent()
-        assert sent == [1000.0, last + 0.6]
-
-    asyncio.run(run())
+    message_sent()                          # first ever: the consumer may be paused
+    for _ in range(10):                     # steady traffic: no extra round trip
+        clock.t += 0.1
+        message_sent()
+    last = clock.t
+    clock.t += 0.6                          # quiet for more than half the idle time
+    message_sent()
+    assert sent == [1000.0, last + 0.6]
 
 
 def test_waker_is_never_later_than_the_consumer_pauses() -> None:
     """Whatever the gaps between messages, a consumer that paused (quiet >= idle_after)
     is always woken: the waker fires after a quiet spell of idle_after / 2."""
     clock = FakeClock()
-    waker = Waker(1.0, lambda: asyncio.sleep(0), now=clock)
+    waker = Waker(1.0, now=clock)
     consumer = IdleClock(1.0, now=clock)
     for gap in (0.05, 0.3, 0.49, 0.5, 0.9, 1.0, 3.0, 0.01):
         clock.t += gap

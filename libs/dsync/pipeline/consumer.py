@@ -39,6 +39,7 @@ from dsync.kafka.topics import ensure_topics
 from dsync.pipeline.backoff import Backoff
 from dsync.pipeline.idle import IdleClock
 from dsync.pipeline.listener import NotifyListener
+from dsync.runtime import sleep_or_stop, wait_either
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ HEARTBEAT_EVERY_S = 4.0
 TOPIC_CHECK_EVERY_S = 3.0
 POLL_TIMEOUT_MS = 100
 NOTIFIED_DRAIN_MS = 15
+REWIND_AFTER_S = 1.0
 
 
 class BrokerReset(Exception):  # noqa: N818
@@ -96,6 +98,7 @@ class PipelineConsumer:
         self._wake = asyncio.Event()
         self._commit_failures = 0
         self._past_end: dict[TopicPartition, float] = {}
+        self._rewind_checked_at = float("-inf")
         self.consumer = self._new_consumer()
         if listener is not None and wake_channel is not None:
             listener.subscribe(wake_channel, lambda _payload: self._wake.set())
@@ -176,6 +179,9 @@ class PipelineConsumer:
         new log grows past it: read it from the start instead (handlers dedupe). Only when
         it lasts 1 s, as the reported end can lag a moment after a topic is created."""
         now = time.monotonic()
+        if now - self._rewind_checked_at < REWIND_AFTER_S / 2:
+            return  # off the per-poll path: the condition must last REWIND_AFTER_S anyway
+        self._rewind_checked_at = now
         for tp in self.consumer.assignment():
             end = self.consumer.highwater(tp)  # from the last fetch response
             if end is None or tp in fetched:
@@ -187,7 +193,7 @@ class PipelineConsumer:
                 continue
             if position <= end:
                 self._past_end.pop(tp, None)
-            elif now - self._past_end.setdefault(tp, now) >= 1.0 \
+            elif now - self._past_end.setdefault(tp, now) >= REWIND_AFTER_S \
                     and tp in self.consumer.assignment():
                 log.warning("%s[%d]: position %d is past the end %d; reading from the start",
                             tp.topic, tp.partition, position, end)
@@ -210,16 +216,9 @@ class PipelineConsumer:
 
     async def _pause_until_woken(self, stop: asyncio.Event) -> None:
         """No fetches until a wake NOTIFY (then stay busy for a while) or the idle check."""
-        parts = self.consumer.assignment()
-        self.consumer.pause(*parts)
+        self.consumer.pause(*self.consumer.assignment())
         self._wake.clear()
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=self.settings.kafka_idle_check_s,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
+        await wait_either(stop, self._wake, self.settings.kafka_idle_check_s)
         if self._wake.is_set():
             self.clock.saw_records()  # the message may reach the broker after the NOTIFY
             # Batching: at most one wake-up per linger; what arrives meanwhile comes along.
@@ -287,8 +286,7 @@ class PipelineConsumer:
                     self.service, self.instance, self.topic, parts)
             except Exception as exc:  # noqa: BLE001 - reporting must outlive any failure
                 log.warning("heartbeat write failed: %s: %s", type(exc).__name__, exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), HEARTBEAT_EVERY_S)
+            await sleep_or_stop(stop, HEARTBEAT_EVERY_S)
 
     async def _clear_heartbeat(self) -> None:
         if self.pool is None:

@@ -17,7 +17,7 @@ consumer then simply long-polls with `DSYNC_KAFKA_FETCH_MAX_WAIT_MS` (e.g. 500).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 
 class IdleClock:
@@ -36,12 +36,10 @@ class IdleClock:
 
 
 class Waker:
-    """Sends `notify()` when a message follows a quiet spell of `idle_after_s / 2`."""
+    """Says when a message follows a quiet spell of `idle_after_s / 2` (then NOTIFY)."""
 
-    def __init__(self, idle_after_s: float, notify: Callable[[], Awaitable[object]],
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, idle_after_s: float, now: Callable[[], float] = time.monotonic) -> None:
         self.quiet_s = idle_after_s / 2
-        self._notify = notify
         self._now = now
         self._last = float("-inf")
 
@@ -51,8 +49,3 @@ class Waker:
         quiet = now - self._last >= self.quiet_s
         self._last = now
         return quiet
-
-    async def message_sent(self) -> None:
-        """Call for every message produced; NOTIFYs when `due()`."""
-        if self.due():
-            await self._notify()

@@ -44,9 +44,12 @@ class NotifyListener:
         self._callbacks.setdefault(channel, []).append(callback)
         conn = self._conn
         if new and conn is not None and not conn.is_closed():
-            task = asyncio.ensure_future(self._listen(conn, channel))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self._spawn(self._listen(conn, channel))
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _listen(self, conn: asyncpg.Connection, channel: str) -> None:
         async with self._lock:  # one operation at a time on the connection
@@ -63,9 +66,7 @@ class NotifyListener:
         if self.connected.is_set():
             result = hook()
             if result is not None:
-                task = asyncio.ensure_future(result)
-                self._pending.add(task)
-                task.add_done_callback(self._pending.discard)
+                self._spawn(result)
 
     async def start(self) -> None:
         """Connect once (raises if PostgreSQL is unreachable), then keep the connection."""

@@ -29,6 +29,11 @@ _APPEND_AND_NOTIFY = _APPEND.replace(
     "FROM seq,", f"FROM (SELECT pg_notify('{channels.OUTBOX}', '')) AS n, seq,")
 
 
+def outbox_json(event: DraftEvent, tenant_id: UUID, now: datetime) -> str:
+    """An event as the outbox stores it: sealed, its `sequence` set by the INSERT."""
+    return orjson.dumps(seal(event, tenant_id=tenant_id, sequence=0, time=now)).decode()
+
+
 async def append_events(conn: asyncpg.Connection, tenant_id: UUID,
                         events: Sequence[DraftEvent], now: datetime,
                         *, notify: bool = True) -> None:
@@ -41,6 +46,5 @@ async def append_events(conn: asyncpg.Connection, tenant_id: UUID,
     """
     if not events:
         return
-    docs = [orjson.dumps(seal(e, tenant_id=tenant_id, sequence=0, time=now)).decode()
-            for e in events]
+    docs = [outbox_json(e, tenant_id, now) for e in events]
     await conn.execute(_APPEND_AND_NOTIFY if notify else _APPEND, tenant_id, len(events), docs)

@@ -35,6 +35,7 @@ from dsync.kafka.topics import ensure_topics
 from dsync.pipeline import channels
 from dsync.pipeline.backoff import Backoff
 from dsync.pipeline.listener import NotifyListener
+from dsync.runtime import sleep_or_stop, wait_either
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,11 @@ class OutboxRelay:
         self.poll_s = poll_s
         self.fence_every_s = fence_every_s
         self._wake = asyncio.Event()
-        self._leading = False
         self._offsets: dict[int, int] = {}
         self._fence: int | None = None
         self._fenced_at = float("-inf")
         listener.subscribe(channels.OUTBOX, lambda _payload: self._wake.set())
         listener.on_connect(self._wake.set)  # catch up on NOTIFYs missed while down
-
-    @property
-    def leading(self) -> bool:
-        return self._leading
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop`; reconnects after database or broker errors."""
@@ -99,15 +95,13 @@ class OutboxRelay:
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
                 log.warning("outbox relay error, restarting: %s: %s", type(exc).__name__, exc)
                 await self.pool.expire_connections()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), backoff.next())
+                await sleep_or_stop(stop, backoff.next())
 
     async def _lead(self, stop: asyncio.Event) -> None:
         conn = await connect(self.dsn)
         try:
             if not await self._acquire(conn, stop):
                 return
-            self._leading = True
             self._offsets.clear()
             self._fence = await self.pool.fetchval(
                 "SELECT fence_offset FROM relay_state WHERE id = 1")
@@ -119,18 +113,10 @@ class OutboxRelay:
                 if published and published < BATCH and self.kafka.relay_linger_ms:
                     await asyncio.sleep(self.kafka.relay_linger_ms / 1000)  # batch up
                 if published < BATCH and not self._wake.is_set():
-                    waiters = [asyncio.ensure_future(stop.wait()),
-                               asyncio.ensure_future(self._wake.wait())]
-                    try:
-                        await asyncio.wait(waiters, timeout=self.poll_s,
-                                           return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        for w in waiters:
-                            w.cancel()
+                    await wait_either(stop, self._wake, self.poll_s)
                 if conn.is_closed():
                     raise asyncpg.InterfaceError("relay leader connection lost")
         finally:
-            self._leading = False
             with contextlib.suppress(Exception):
                 await conn.close()
 
