@@ -1,4 +1,4 @@
-"""Asynchronous side effects as rows of the operations ledger (CONTRACT §3, §4).
+"""Asynchronous side effects as rows of the operations ledger (docs/operations.md, docs/access.md).
 
 Kinds: `role_recomputation` (roles service) and `session_revocation` (sessions service).
 An effect caused by an event gets a deterministic id, uuid5(kind, event id), so the row

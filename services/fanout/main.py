@@ -1,4 +1,4 @@
-"""The fanout service process: webhooks for every tenant (CONTRACT §5).
+"""The fanout service process: webhooks for every tenant (docs/events.md).
 
 Three loops in one process: the `dsync.events` consumer (group `dsync-fanout`) that turns
 each event some endpoint wants into deliveries exactly once (enqueue.py, with the

@@ -1,4 +1,4 @@
-"""Admin API: the operations ledger (CONTRACT §3) — list/filter per tenant, and retry.
+"""Admin API: the operations ledger (docs/operations.md) — list/filter per tenant, and retry.
 
 Retry re-runs a `failed`, retryable operation through the same ordered pipeline: a SCIM
 write's stored command is published again on `dsync.commands` (the directory applies it
@@ -13,7 +13,7 @@ from uuid import UUID
 from aiohttp import web
 
 from dsync.pipeline import channels
-from dsync_services.gateway.admin_http import AdminError, iso, path_uuid
+from dsync.admin_http import AdminError, iso, path_uuid
 
 STATUSES = ("accepted", "applied", "rejected", "failed", "dead")
 _COLUMNS = ("id, kind, method, path, resource_type, resource_id, status, reason_code, "

@@ -1,4 +1,4 @@
-"""Admin API: tenants and their SCIM tokens (CONTRACT §3, first rows).
+"""Admin API: tenants and their SCIM tokens (README, "Calling it").
 
 A token is shown once, in the answer that creates it; only its hash is stored. Revoking a
 token notifies every gateway, which drops it from its cache before the answer goes out.
@@ -11,7 +11,7 @@ from aiohttp import web
 
 from dsync.pipeline import channels
 from dsync.tokens import new_token, token_hash
-from dsync_services.gateway.admin_http import AdminError, iso, json_body, path_uuid
+from dsync.admin_http import AdminError, iso, json_body, path_uuid
 
 TOKEN_PREFIX = "dsync_scim_"
 

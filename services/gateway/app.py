@@ -10,11 +10,10 @@ from dsync.db.pool import create_pool
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
 from dsync.runtime import metrics_handler
+from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
-    admin_access,
     admin_operations,
     admin_tenants,
-    admin_webhooks,
     scim_bulk,
     scim_discovery,
     scim_groups,
@@ -29,6 +28,8 @@ from dsync_services.gateway.outcomes import OutcomeWaiter
 from dsync_services.gateway.scim_http import scim_errors_middleware
 from dsync_services.gateway.settings import GatewaySettings
 from dsync_services.gateway.tenant_auth import TenantAuthenticator
+from dsync_services.roles import api as roles_api
+from dsync_services.sessions import api as sessions_api
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -70,6 +71,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     scim_queries.add_routes(app, SCIM_PREFIX)
     scim_discovery.add_routes(app, SCIM_PREFIX)
     scim_bulk.add_routes(app, SCIM_PREFIX)
-    admin_access.add_routes(app)
-    admin_webhooks.add_routes(app)
+    roles_api.setup(app)
+    sessions_api.setup(app)
+    fanout_api.setup(app)
     return app

@@ -1,7 +1,7 @@
 """Waiting for the directory's outcome of a command, woken by PostgreSQL LISTEN/NOTIFY.
 
 The directory notifies `dsync_outcomes` with the operation id in the transaction that
-applied it, so the wake-up comes on commit, with no second Kafka hop (KAFKA.md §2).
+applied it, so the wake-up comes on commit, with no second Kafka hop (docs/pipeline.md).
 A poll of the ledger every `poll_s` covers a lost LISTEN connection.
 """
 from __future__ import annotations

@@ -30,7 +30,7 @@ def make_perform(metrics: RolesMetrics):  # type: ignore[no-untyped-def]
     async def perform(conn: asyncpg.Connection, op: asyncpg.Record,
                       emit: list[DraftEvent]) -> str:
         exists = op["resource_type"] != "User" or bool(await conn.fetchval(
-            "SELECT true FROM users WHERE tenant_id = $1 AND id = $2",
+            "SELECT true FROM directory_users WHERE tenant_id = $1 AND id = $2",
             op["tenant_id"], op["resource_id"]))
         targets = targets_for(op["resource_type"], op["resource_id"], exists)
         with metrics.recompute_seconds.labels("queued").time():

@@ -18,19 +18,19 @@ _USERS_UNDER = """
 WITH RECURSIVE g(id) AS (
     SELECT unnest($2::uuid[])
   UNION
-    SELECT m.member_id FROM group_members m JOIN g ON m.group_id = g.id
+    SELECT m.member_id FROM directory_memberships m JOIN g ON m.group_id = g.id
      WHERE m.tenant_id = $1 AND m.member_type = 'Group'
 )
-SELECT DISTINCT m.member_id FROM group_members m JOIN g ON m.group_id = g.id
+SELECT DISTINCT m.member_id FROM directory_memberships m JOIN g ON m.group_id = g.id
  WHERE m.tenant_id = $1 AND m.member_type = 'User'
 """
 
 _ANCESTOR_EDGES = """
 WITH RECURSIVE up(child, parent) AS (
-    SELECT member_id, group_id FROM group_members
+    SELECT member_id, group_id FROM directory_memberships
      WHERE tenant_id = $1 AND member_type = 'Group' AND member_id = ANY($2::uuid[])
   UNION
-    SELECT m.member_id, m.group_id FROM group_members m JOIN up ON m.member_id = up.parent
+    SELECT m.member_id, m.group_id FROM directory_memberships m JOIN up ON m.member_id = up.parent
      WHERE m.tenant_id = $1 AND m.member_type = 'Group'
 )
 SELECT child, parent FROM up
@@ -60,7 +60,7 @@ async def users_holding(conn: asyncpg.Connection, tenant_id: UUID,
 
 async def direct_groups(conn: asyncpg.Connection, tenant_id: UUID,
                         users: list[UUID]) -> dict[UUID, set[UUID]]:
-    rows = await conn.fetch("SELECT member_id, group_id FROM group_members WHERE tenant_id = $1"
+    rows = await conn.fetch("SELECT member_id, group_id FROM directory_memberships WHERE tenant_id = $1"
                             " AND member_type = 'User' AND member_id = ANY($2::uuid[])",
                             tenant_id, users)
     out: dict[UUID, set[UUID]] = defaultdict(set)
@@ -89,7 +89,7 @@ async def mappings(conn: asyncpg.Connection, tenant_id: UUID,
 async def activity(conn: asyncpg.Connection, tenant_id: UUID,
                    users: list[UUID]) -> dict[UUID, bool]:
     """`users.active` of those of `users` that exist."""
-    rows = await conn.fetch("SELECT id, active FROM users WHERE tenant_id = $1"
+    rows = await conn.fetch("SELECT id, active FROM directory_users WHERE tenant_id = $1"
                             " AND id = ANY($2::uuid[])", tenant_id, users)
     return {r["id"]: r["active"] for r in rows}
 

@@ -27,7 +27,7 @@ TYPES = frozenset({"user.deactivated", "user.deleted"})
 async def perform_queued(conn: asyncpg.Connection, op: asyncpg.Record,
                          emit: list[DraftEvent]) -> str:
     """A retried `session_revocation` operation (see ledger_worker), from current state."""
-    exists = bool(await conn.fetchval("SELECT true FROM users WHERE tenant_id = $1 AND"
+    exists = bool(await conn.fetchval("SELECT true FROM directory_users WHERE tenant_id = $1 AND"
                                       " id = $2", op["tenant_id"], op["resource_id"]))
     revocation = revocation_on_retry(op["resource_id"], user_exists=exists)
     revoked = await repo.revoke(conn, op["tenant_id"], revocation)

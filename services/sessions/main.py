@@ -1,6 +1,6 @@
 """The sessions service process: revokes a user's sessions after the directory deactivated
 or deleted it (handlers), and re-runs retried revocations from the ledger.
-Issuing and introspection are served by the gateway."""
+Its HTTP API (issuing, introspection) is `api.py`, which the gateway mounts."""
 from __future__ import annotations
 
 from dsync.ledger_worker import LedgerWorker

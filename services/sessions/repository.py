@@ -13,7 +13,7 @@ INTROSPECT_SQL = """
 SELECT s.id, s.tenant_id, s.user_id, s.created_at, s.expires_at, s.revoked_at,
        s.user_version, u.active, f.min_version, a.roles
   FROM sessions s
-  LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+  LEFT JOIN directory_users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
   LEFT JOIN user_session_floors f ON f.tenant_id = s.tenant_id AND f.user_id = s.user_id
   LEFT JOIN user_access a ON a.tenant_id = s.tenant_id AND a.user_id = s.user_id
  WHERE s.token_hash = $1
@@ -54,7 +54,7 @@ async def lock_user_for_session(conn: asyncpg.Connection, tenant_id: UUID,
                                 user_id: UUID) -> asyncpg.Record | None:
     """The user's `active` and `version`, share-locked until the transaction ends, so a
     concurrent deactivation commits either before (we see it) or after our session."""
-    return await conn.fetchrow("SELECT active, version FROM users WHERE tenant_id = $1"
+    return await conn.fetchrow("SELECT active, version FROM directory_users WHERE tenant_id = $1"
                                " AND id = $2 FOR SHARE", tenant_id, user_id)
 
 

@@ -1,5 +1,5 @@
 """Webhooks end to end: SCIM write -> directory -> dsync.events -> fanout -> a real HTTP
-receiver on 127.0.0.1 (CONTRACT §3 webhook rows, §5).
+receiver on 127.0.0.1 (docs/webhooks.md).
 
 The stack runs with small backoff settings so retries and `dead` happen in about a second.
 """

@@ -1,4 +1,4 @@
-"""The published event contract: docs/events/schemas/<type>.v1.json (CONTRACT §5).
+"""The published event contract: docs/events/schemas/<type>.v1.json (docs/events.md).
 
 Checks that every event type has a schema, that the schemas agree with the pydantic
 envelope (`dsync.messages.events.CloudEvent`) and with what `seal` stamps, and that the

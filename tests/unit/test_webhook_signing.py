@@ -1,4 +1,4 @@
-"""Webhook signatures: `t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>` (CONTRACT §5)."""
+"""Webhook signatures: `t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>` (docs/events.md)."""
 from __future__ import annotations
 
 import hashlib

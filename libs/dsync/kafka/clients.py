@@ -1,4 +1,4 @@
-"""Producer and consumer factories with the settings both brokers support (KAFKA.md)."""
+"""Producer and consumer factories with the settings both brokers support (docs/pipeline.md)."""
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer

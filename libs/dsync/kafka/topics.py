@@ -1,4 +1,4 @@
-"""Create every dsync topic explicitly with its partition count (KAFKA.md §4).
+"""Create every dsync topic explicitly with its partition count (docs/pipeline.md).
 
 Called at each service start: on the embedded broker a restart loses all topics, and an
 auto-created topic would get the broker's default partition count.

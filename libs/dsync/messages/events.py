@@ -1,4 +1,4 @@
-"""Events on `dsync.events`: CloudEvents 1.0, structured JSON mode (CONTRACT §5).
+"""Events on `dsync.events`: CloudEvents 1.0, structured JSON mode (docs/events.md).
 
 `sequence` is an integer extension attribute, strictly increasing by one per tenant;
 `tenantid` names the tenant. Consumers dedupe by `id` and detect gaps by `sequence`.

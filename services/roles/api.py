@@ -1,5 +1,5 @@
-"""Admin API for access (CONTRACT §3): group -> role mappings and a user's effective access.
-Sessions and introspection are in `introspection`; `add_routes` wires both.
+"""The roles service's admin API, mounted by the gateway with `setup(app)`: group -> role
+mappings and a user's effective access.
 
 A mapping is keyed by SCIM group id (a rename keeps it). PUT stores it together with an
 `accepted` `role_recomputation` operation and wakes the roles service; the answer waits
@@ -15,13 +15,20 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from aiohttp import web
+from pydantic import Field
 
 from dsync.pipeline import channels
-from dsync_services.gateway import introspection
-from dsync_services.gateway.admin_http import AdminError, iso, json_body, path_uuid
+from dsync.settings import _Frozen
+from dsync.admin_http import AdminError, iso, json_body, path_uuid
 from dsync_services.roles.effective_roles import normalise_roles
 
 MAX_ROLES, MAX_ROLE_LEN = 100, 200
+
+
+class RoleMappingSettings(_Frozen):
+    """`DSYNC_MAPPING_WAIT_S`: how long a mapping change waits for its recomputation."""
+
+    mapping_wait_s: float = Field(10.0, ge=0)
 
 
 def _roles(body: dict[str, Any]) -> list[str]:
@@ -60,7 +67,7 @@ async def _change_mapping(request: web.Request, roles: list[str] | None) -> tupl
         async with request.app["pool"].acquire() as conn, conn.transaction():
             tenant_id = await _tenant(conn, request)
             if roles is not None:
-                if not await conn.fetchval("SELECT true FROM groups WHERE tenant_id = $1 AND"
+                if not await conn.fetchval("SELECT true FROM directory_groups WHERE tenant_id = $1 AND"
                                            " id = $2 FOR SHARE", tenant_id, group_id):
                     raise AdminError(404, "not_found", f"Group {group_id} not found")
                 await conn.execute(
@@ -72,7 +79,7 @@ async def _change_mapping(request: web.Request, roles: list[str] | None) -> tupl
                 raise AdminError(404, "not_found", f"No mapping for group {group_id}")
             await _queue_recomputation(conn, request, op_id, tenant_id, group_id, roles)
         try:
-            await asyncio.wait_for(asyncio.shield(done), request.app["access_settings"]
+            await asyncio.wait_for(asyncio.shield(done), request.app["role_mapping_settings"]
                                    .mapping_wait_s)
             state = "applied"
         except TimeoutError:
@@ -117,7 +124,7 @@ async def get_group_roles(request: web.Request) -> web.Response:
 
 
 _ACCESS_SQL = """
-SELECT u.active, a.groups, a.roles FROM users u
+SELECT u.active, a.groups, a.roles FROM directory_users u
   LEFT JOIN user_access a ON a.tenant_id = u.tenant_id AND a.user_id = u.id
  WHERE u.tenant_id = $1 AND u.id = $2
 """
@@ -128,7 +135,7 @@ SELECT true FROM operations WHERE tenant_id = $1 AND resource_id = $2
 
 
 async def get_access(request: web.Request) -> web.Response:
-    """`active` is the directory's `users.active` (in effect from the SCIM answer on);
+    """`active` is the directory's `directory_users.active` (in effect from the SCIM answer on);
     `roles` and `groups` are the roles service's state; an inactive or deleted user holds
     no roles. A deleted user answers `active: false`; a never-seen id answers 404."""
     pool = request.app["pool"]
@@ -147,13 +154,12 @@ async def get_access(request: web.Request) -> web.Response:
         "groups": sorted(str(g) for g in (row["groups"] or ()))})
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the access routes (admin API + introspection) and their settings."""
-    app["access_settings"] = introspection.AccessSettings()
+def setup(app: web.Application) -> None:
+    """Mount the group-role and access routes (admin API) and read their settings."""
+    app["role_mapping_settings"] = RoleMappingSettings()
     base = "/admin/v1/tenants/{tid}"
     app.router.add_get(f"{base}/group-roles", list_group_roles)
     app.router.add_put(f"{base}/group-roles/{{group_id}}", put_group_roles)
     app.router.add_get(f"{base}/group-roles/{{group_id}}", get_group_roles)
     app.router.add_delete(f"{base}/group-roles/{{group_id}}", delete_group_roles)
     app.router.add_get(f"{base}/users/{{user_id}}/access", get_access)
-    introspection.add_routes(app)

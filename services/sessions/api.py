@@ -1,4 +1,5 @@
-"""`POST /auth/v1/introspect` (RFC 7662 style) and `POST …/sessions` (issuing).
+"""The sessions service's HTTP API, mounted by the gateway with `setup(app)`:
+`POST /auth/v1/introspect` (RFC 7662 style) and `POST …/sessions` (issuing).
 
 Introspection requires the admin bearer token (RFC 7662 §2.1: the endpoint is protected;
 resource servers call it with the operator's credential). The token to check comes as JSON
@@ -18,20 +19,18 @@ from pydantic import Field
 
 from dsync.settings import _Frozen
 from dsync.tokens import token_hash
-from dsync_services.gateway.admin_http import AdminError, json_body, path_uuid, require_admin
+from dsync.admin_http import AdminError, json_body, path_uuid, require_admin
 from dsync_services.sessions import repository as sessions_repo
 from dsync_services.sessions.model import introspection_answer, new_session, session_ttl
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class AccessSettings(_Frozen):
-    """`DSYNC_SESSION_TTL_S` (default lifetime), `DSYNC_SESSION_MAX_TTL_S`, and how long a
-    mapping change waits for its recomputation (`DSYNC_MAPPING_WAIT_S`)."""
+class SessionSettings(_Frozen):
+    """`DSYNC_SESSION_TTL_S` (default lifetime) and `DSYNC_SESSION_MAX_TTL_S`."""
 
     session_ttl_s: float = Field(3600.0, gt=0)
     session_max_ttl_s: float = Field(7 * 24 * 3600.0, gt=0)
-    mapping_wait_s: float = Field(10.0, ge=0)
 
 
 async def _presented_token(request: web.Request) -> str:
@@ -57,7 +56,7 @@ async def issue_session(request: web.Request) -> web.Response:
     `user_inactive`. The user row is share-locked while the session is written."""
     tenant_id = path_uuid(request, "tid", "Tenant")
     body = await json_body(request)
-    settings: AccessSettings = request.app["access_settings"]
+    settings: SessionSettings = request.app["session_settings"]
     try:
         ttl = session_ttl(body.get("ttl_seconds"), settings.session_ttl_s,
                           settings.session_max_ttl_s)
@@ -90,6 +89,8 @@ def _user_id(body: dict[str, Any]) -> UUID:
         raise AdminError(404, "not_found", f"User {raw} not found") from None
 
 
-def add_routes(app: web.Application) -> None:
+def setup(app: web.Application) -> None:
+    """Mount introspection and session issuing and read their settings."""
+    app["session_settings"] = SessionSettings()
     app.router.add_post("/auth/v1/introspect", introspect)
     app.router.add_post("/admin/v1/tenants/{tid}/sessions", issue_session)

@@ -1,4 +1,5 @@
-"""Admin API: webhook endpoints of a tenant and their delivery log (CONTRACT §3, §5).
+"""The fanout service's admin API, mounted by the gateway with `setup(app)`: webhook
+endpoints of a tenant and their delivery log.
 
 Registration checks the URL (http/https, a host, no credentials) and every address its host
 resolves to now (SSRF policy of `DSYNC_WEBHOOK_ALLOW_LOOPBACK` / `_ALLOW_PRIVATE`); the
@@ -23,7 +24,7 @@ from dsync_services.fanout.url_safety import (
     TargetPolicy,
     check_target,
 )
-from dsync_services.gateway.admin_http import AdminError, iso, json_body, path_uuid
+from dsync.admin_http import AdminError, iso, json_body, path_uuid
 
 BASE = "/admin/v1/tenants/{tid}/webhooks"
 DELIVERY_STATUSES = ("pending", "retrying", "delivered", "dead", "skipped")
@@ -227,8 +228,8 @@ async def list_attempts(request: web.Request) -> web.Response:
         for r in rows]})
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the webhook admin routes; reads `WebhookSettings` (DSYNC_WEBHOOK_*) once."""
+def setup(app: web.Application) -> None:
+    """Mount the webhook admin routes; reads `WebhookSettings` (DSYNC_WEBHOOK_*) once."""
     app["webhook_settings"] = WebhookSettings()
     r = app.router
     r.add_post(BASE, create_webhook)
