@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from dsync.ledger import writes
 from dsync.messages.commands import Command
 from dsync.pipeline import channels
 from dsync.scim.errors import InvalidValue, ScimError, Uniqueness
@@ -103,16 +104,15 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: bytes, *,
     With `isolate`, the writes run in a savepoint and a database error caused by this
     command's data rejects the command alone (the slow path after a failed batch).
     """
-    status = await repository.lock_operation(conn, command.command_id)
+    status = await writes.lock_write(conn, command.command_id)
     if status in TERMINAL:
         return "duplicate", None
     method, path, kind = describe(command)
     if status is None:
-        await repository.record_operation(conn, op_id=command.command_id,
-                                          tenant_id=command.tenant_id, method=method,
-                                          path=path, resource_type=kind,
-                                          command=orjson.loads(raw),
-                                          received_at=command.issued_at)
+        await writes.record_write(conn, op_id=command.command_id,
+                                  tenant_id=command.tenant_id, method=method, path=path,
+                                  resource_type=kind, command=orjson.loads(raw),
+                                  received_at=command.issued_at)
     now = datetime.now(UTC)
     try:
         decision = await _decide(conn, command, now)
@@ -135,10 +135,11 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: bytes, *,
             await _persist(conn, command, decision, now)
     outcome: Outcome = decision.outcome
     err = outcome.error
-    response = await repository.finish_operation(
+    response = await _response(conn, command, decision)
+    await writes.finish_write(
         conn, op_id=command.command_id, status="applied" if err is None else "rejected",
         resource_id=outcome.resource_id, reason_code=err.reason_code if err else None,
-        detail=err.detail if err else None, response=await _response(conn, command, decision))
+        detail=err.detail if err else None, response=response)
     return ("applied" if err is None else "rejected"), response
 
 

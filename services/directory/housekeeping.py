@@ -14,29 +14,17 @@ import logging
 
 import asyncpg
 
+from dsync.ledger import writes
 from dsync.runtime import sleep_or_stop
 from dsync_services.directory.settings import DirectorySettings
 
 log = logging.getLogger(__name__)
 
 
-async def mark_stale_operations(pool: asyncpg.Pool, older_than_s: float) -> int:
-    rows = await pool.fetch(
-        "UPDATE operations SET status = 'failed', reason_code = 'not_delivered',"
-        " retryable = true, completed_at = now(), detail = 'The command was not applied"
-        " within ' || $1::int || ' s (lost in a broker outage or restart); the client got"
-        " a 503 and may retry, or retry this operation' WHERE kind = 'scim_write'"
-        " AND status = 'accepted' AND received_at < now() - make_interval(secs => $1)"
-        " RETURNING id", older_than_s)
-    return len(rows)
-
-
 async def apply_retention(pool: asyncpg.Pool, s: DirectorySettings) -> dict[str, int]:
-    deleted = {}
+    deleted = {"operations": await writes.delete_finished(pool, s.operations_retention_days
+                                                          * 86400)}
     for name, sql, days in (
-        ("operations", "DELETE FROM operations WHERE status IN ('applied', 'rejected',"
-         " 'dead') AND completed_at < now() - make_interval(secs => $1)",
-         s.operations_retention_days),
         ("outbox", "DELETE FROM outbox WHERE published_at IS NOT NULL AND"
          " published_at < now() - make_interval(secs => $1)", s.outbox_retention_days),
         ("consumed_events", "DELETE FROM consumed_events WHERE"
@@ -53,7 +41,7 @@ async def run_housekeeping(pool: asyncpg.Pool, settings: DirectorySettings,
     """Loop until `stop`; database errors are logged and retried next round."""
     while not stop.is_set():
         try:
-            stale = await mark_stale_operations(pool, settings.stale_operation_s)
+            stale = await writes.mark_stale_writes(pool, settings.stale_operation_s)
             if stale:
                 log.warning("%d operations were never delivered; marked failed", stale,
                             extra={"reason_code": "not_delivered"})

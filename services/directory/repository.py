@@ -2,14 +2,12 @@
 connection (and so inside the transaction) it is given."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
 
-from dsync.pii import mask_pii
 from dsync.pipeline import channels
 from dsync.pipeline.outbox import append_events
 from dsync.scim.errors import Uniqueness
@@ -22,34 +20,6 @@ from dsync_services.directory.decisions import (
 
 __all__ = ["append_events"]  # the shared outbox writer, used here
 _TABLE = {"User": "users", "Group": "groups"}
-
-
-async def lock_operation(conn: asyncpg.Connection, op_id: UUID) -> str | None:
-    """The operation's status, row-locked; None when the gateway never recorded it."""
-    return await conn.fetchval("SELECT status FROM operations WHERE id = $1 FOR UPDATE", op_id)
-
-
-async def record_operation(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UUID,
-                           method: str, path: str, resource_type: str | None,
-                           command: dict[str, Any], received_at: datetime) -> None:
-    """Insert the ledger row of a command (the careful path records it before applying;
-    the gateway wrote none unless it could not report the outcome)."""
-    await conn.execute(
-        "INSERT INTO operations (id, tenant_id, method, path, resource_type, status, command,"
-        " received_at) VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7)"
-        " ON CONFLICT (id) DO NOTHING",
-        op_id, tenant_id, method, path, resource_type, command, received_at)
-
-
-async def finish_operation(conn: asyncpg.Connection, *, op_id: UUID, status: str,
-                           resource_id: UUID | None, reason_code: str | None,
-                           detail: str | None, response: dict[str, Any]) -> dict[str, Any]:
-    await conn.execute(
-        "UPDATE operations SET status = $2, resource_id = COALESCE($3, resource_id),"
-        " reason_code = $4, detail = $5, response = $6, retryable = false,"
-        " attempts = attempts + 1, completed_at = now() WHERE id = $1",
-        op_id, status, resource_id, reason_code, mask_pii(detail), response)
-    return response
 
 
 def outcome_payloads(outcomes: list[tuple[UUID, dict[str, Any] | None]]) -> list[str]:

@@ -24,6 +24,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from dsync.ledger.writes import finish_user_writes_cte
 from dsync.messages.commands import Command
 from dsync.messages.events import DraftEvent
 from dsync.pii import mask_pii
@@ -46,6 +47,7 @@ SELECT u.tenant_id, u.id, u.doc, u.version, u.created_at, u.updated_at,
 _USER_COLUMNS = "$%d::uuid[], $%d::uuid[], $%d::text[], $%d::text[], $%d::bool[], $%d::text[]," \
                 " $%d::text[], $%d::bigint[], $%d::timestamptz[], $%d::timestamptz[]"
 
+_FINISH_USER_WRITES = finish_user_writes_cte(27)
 _WRITE = f"""
 WITH ins AS (
     INSERT INTO users (tenant_id, id, user_name, external_id, active, display_name, doc,
@@ -74,21 +76,7 @@ box AS (
       JOIN seq s ON s.tenant_id = e.t JOIN counts c ON c.t = e.t
      ORDER BY e.t, e.o  -- outbox ids (the relay's order) follow the sequences
     RETURNING 1),
-ops AS (
-    INSERT INTO operations AS o (id, tenant_id, method, path, resource_type, resource_id,
-                                 status, reason_code, retryable, attempts, detail, command,
-                                 response, received_at, completed_at)
-    SELECT i, t, mt, p, 'User', r, s, rc, false, 1, dt, cmd::jsonb, resp::jsonb, rcv, now()
-      FROM unnest($27::uuid[], $28::uuid[], $29::text[], $30::text[], $31::uuid[], $32::text[],
-                  $33::text[], $34::text[], $35::text[], $36::text[], $37::timestamptz[])
-           AS x(i, t, mt, p, r, s, rc, dt, cmd, resp, rcv)
-    ON CONFLICT (id) DO UPDATE
-       SET status = EXCLUDED.status, resource_id = COALESCE(EXCLUDED.resource_id, o.resource_id),
-           reason_code = EXCLUDED.reason_code, detail = EXCLUDED.detail,
-           response = EXCLUDED.response, retryable = false, attempts = o.attempts + 1,
-           completed_at = now()
-     WHERE o.status NOT IN ('applied', 'rejected')
-    RETURNING 1),
+ops AS ({_FINISH_USER_WRITES}),
 woken AS (SELECT pg_notify('{channels.OUTCOMES}', p) FROM unnest($38::text[]) AS p)
 SELECT dsync_abort_unless((SELECT count(*) FROM upd) = $39, 'a user changed since it was read')
    AND dsync_abort_unless((SELECT count(*) FROM ops) = $40, 'an operation was applied before')

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from dsync.admin_http import AdminError, iso, json_body, path_uuid
 from dsync_services.fanout import webhook_store as store
 from dsync_services.fanout.event_filter import InvalidFilter, normalize
 from dsync_services.fanout.settings import WebhookSettings
@@ -24,7 +25,6 @@ from dsync_services.fanout.url_safety import (
     TargetPolicy,
     check_target,
 )
-from dsync.admin_http import AdminError, iso, json_body, path_uuid
 
 BASE = "/admin/v1/tenants/{tid}/webhooks"
 DELIVERY_STATUSES = ("pending", "retrying", "delivered", "dead", "skipped")

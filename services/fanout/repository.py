@@ -14,6 +14,8 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.ledger import writes
+
 _QUEUED = "('pending', 'retrying')"
 
 
@@ -133,13 +135,11 @@ async def record_attempt(pool: asyncpg.Pool, endpoint: Endpoint, delivery: Deliv
     async with pool.acquire() as conn, conn.transaction():
         op_id = delivery.operation_id
         if op_id is None and failed:
-            op_id = await conn.fetchval(
-                "INSERT INTO operations (id, tenant_id, kind, method, path, resource_type,"
-                " resource_id, status, command) VALUES (gen_random_uuid(), $1,"
-                " 'webhook_delivery', 'POST', $2, 'Webhook', $3, 'failed', $4) RETURNING id",
-                endpoint.tenant_id, _redacted(endpoint.url), endpoint.id,
-                {"webhook_id": str(endpoint.id), "event_id": str(delivery.event_id),
-                 "event_type": delivery.event_type, "sequence": delivery.sequence})
+            op_id = await writes.open_delivery_failure(
+                conn, tenant_id=endpoint.tenant_id, path=_redacted(endpoint.url),
+                webhook_id=endpoint.id,
+                command={"webhook_id": str(endpoint.id), "event_id": str(delivery.event_id),
+                         "event_type": delivery.event_type, "sequence": delivery.sequence})
         found = await conn.fetchval(
             "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1,"
             " round_attempts = round_attempts + 1, last_status_code = $3,"
@@ -156,12 +156,10 @@ async def record_attempt(pool: asyncpg.Pool, endpoint: Endpoint, delivery: Deliv
             delivery.id, endpoint.id, delivery.attempts + 1, started_at, latency_ms,
             status_code, outcome, error)
         if op_id is not None:
-            await conn.execute(
-                "UPDATE operations SET status = $2, reason_code = COALESCE($3, reason_code),"
-                " retryable = $4, attempts = attempts + 1, detail = $5,"
-                " completed_at = CASE WHEN $2 = 'failed' THEN NULL ELSE now() END"
-                " WHERE id = $1", op_id, operation_status, outcome if failed else None,
-                operation_status != "applied" and outcome != "ssrf_refused", detail)
+            await writes.record_delivery_attempt(
+                conn, op_id, status=operation_status, reason_code=outcome if failed else None,
+                retryable=operation_status != "applied" and outcome != "ssrf_refused",
+                detail=detail)
         if status == "dead":
             await conn.execute(
                 "UPDATE webhooks SET status = 'paused', paused_at = now(), updated_at = now(),"

@@ -12,8 +12,10 @@ from uuid import UUID
 
 from aiohttp import web
 
-from dsync.pipeline import channels
 from dsync.admin_http import AdminError, iso, path_uuid
+from dsync.ledger import writes
+from dsync.ledger.status import retryable_by_operator
+from dsync.pipeline import channels
 
 STATUSES = ("accepted", "applied", "rejected", "failed", "dead")
 _COLUMNS = ("id, kind, method, path, resource_type, resource_id, status, reason_code, "
@@ -81,13 +83,12 @@ async def retry_operation(request: web.Request) -> web.Response:
             " WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tid, op_id)
         if row is None:
             raise AdminError(404, "not_found", f"Operation {op_id} not found")
-        if row["status"] != "failed" or not row["retryable"]:
+        if not retryable_by_operator(row["status"], row["retryable"]):
             raise AdminError(409, "not_retryable",
                              f"Operation {op_id} is {row['status']}"
                              + ("" if row["retryable"] else " and not retryable")
                              + "; only failed, retryable operations can be retried")
-        await conn.execute("UPDATE operations SET status = 'accepted', completed_at = NULL"
-                           " WHERE id = $1", op_id)
+        await writes.requeue_for_retry(conn, op_id)
         if row["kind"] != "scim_write":
             await conn.execute("SELECT pg_notify($1, $2)", channels.RETRY,
                                f"{row['kind']}:{op_id}")

@@ -9,9 +9,9 @@ import uuid
 
 from aiohttp import web
 
+from dsync.admin_http import AdminError, iso, json_body, path_uuid
 from dsync.pipeline import channels
 from dsync.tokens import new_token, token_hash
-from dsync.admin_http import AdminError, iso, json_body, path_uuid
 
 TOKEN_PREFIX = "dsync_scim_"
 

@@ -26,22 +26,13 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from dsync.ledger import writes
 from dsync.messages.commands import Command, encode_command
-from dsync.pii import mask_pii
 from dsync.pipeline import channels
 from dsync.pipeline.idle import Waker
 from dsync_services.gateway.outcomes import OutcomeWaiter
 
 log = logging.getLogger(__name__)
-
-_UNANSWERED = """
-INSERT INTO operations (id, tenant_id, method, path, resource_type, resource_id, status,
-                        reason_code, retryable, attempts, detail, command, received_at,
-                        completed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::jsonb, $13, $14)
-ON CONFLICT (id) DO NOTHING
-"""
-
 
 class OutcomeTimeout(Exception):  # noqa: N818
     def __init__(self, op_id: UUID) -> None:
@@ -112,15 +103,13 @@ class CommandBus:
     async def _record(self, command: Command, payload: bytes, method: str, path: str,
                       resource_type: str, *, failed: bool) -> None:
         """The ledger row of a request whose outcome the gateway could not report."""
-        detail = ("The command could not be published to Kafka; retry the operation"
-                  if failed else None)
         try:
-            await self.pool.execute(
-                _UNANSWERED, command.command_id, command.tenant_id, method, path,
-                resource_type, getattr(command, "resource_id", None),
-                "failed" if failed else "accepted", "broker_unavailable" if failed else None,
-                failed, 1 if failed else 0, detail, payload.decode(), command.issued_at,
-                None)
+            await writes.record_unanswered_write(
+                self.pool, op_id=command.command_id, tenant_id=command.tenant_id,
+                method=method, path=path, resource_type=resource_type,
+                resource_id=getattr(command, "resource_id", None),
+                command_json=payload.decode(), received_at=command.issued_at,
+                not_published=failed)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("could not record the unanswered operation: %s", type(exc).__name__,
                         extra={"operation_id": command.command_id})
@@ -128,8 +117,6 @@ class CommandBus:
     async def record_rejection(self, *, tenant_id: UUID, op_id: UUID, method: str, path: str,
                                resource_type: str, reason_code: str, detail: str) -> None:
         """Ledger row for a write the gateway itself rejected (bad input)."""
-        await self.pool.execute(
-            "INSERT INTO operations (id, tenant_id, method, path, resource_type, status,"
-            " reason_code, detail, completed_at) VALUES ($1, $2, $3, $4, $5, 'rejected', $6,"
-            " $7, now())", op_id, tenant_id, method, path, resource_type, reason_code,
-            mask_pii(detail[:1000]))
+        await writes.record_gateway_rejection(
+            self.pool, op_id=op_id, tenant_id=tenant_id, method=method, path=path,
+            resource_type=resource_type, reason_code=reason_code, detail=detail)

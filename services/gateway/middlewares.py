@@ -5,8 +5,8 @@ import time
 
 from aiohttp import web
 
-from dsync.tokens import bearer
 from dsync.admin_http import AdminError, admin_error_response, require_admin
+from dsync.tokens import bearer
 from dsync_services.gateway.scim_http import DATABASE_DOWN, Handler, error_response
 
 SCIM_PREFIX = "/scim/v2"

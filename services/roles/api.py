@@ -17,9 +17,10 @@ import asyncpg
 from aiohttp import web
 from pydantic import Field
 
+from dsync.admin_http import AdminError, iso, json_body, path_uuid
+from dsync.ledger import writes
 from dsync.pipeline import channels
 from dsync.settings import _Frozen
-from dsync.admin_http import AdminError, iso, json_body, path_uuid
 from dsync_services.roles.effective_roles import normalise_roles
 
 MAX_ROLES, MAX_ROLE_LEN = 100, 200
@@ -49,11 +50,9 @@ async def _tenant(conn: asyncpg.Connection | asyncpg.Pool, request: web.Request)
 
 async def _queue_recomputation(conn: asyncpg.Connection, request: web.Request, op_id: UUID,
                                tenant_id: UUID, group_id: UUID, roles: list[str] | None) -> None:
-    await conn.execute(
-        "INSERT INTO operations (id, tenant_id, kind, method, path, resource_type, resource_id,"
-        " status, command) VALUES ($1, $2, 'role_recomputation', $3, $4, 'Group', $5,"
-        " 'accepted', $6::text::jsonb)", op_id, tenant_id, request.method, request.path,
-        group_id, json.dumps({"group_id": str(group_id), "roles": roles}))
+    await writes.queue_role_recomputation(
+        conn, op_id=op_id, tenant_id=tenant_id, method=request.method, path=request.path,
+        group_id=group_id, command_json=json.dumps({"group_id": str(group_id), "roles": roles}))
     await conn.execute("SELECT pg_notify($1, 'role_recomputation')", channels.ACCESS_WORK)
 
 

@@ -11,7 +11,8 @@ from uuid import UUID
 
 import asyncpg
 
-from dsync import effects_ledger as ledger
+from dsync.ledger import writes
+from dsync.ledger.effects import effect_id
 from dsync.messages.events import CloudEvent, DraftEvent
 from dsync_services.roles.metrics import RolesMetrics
 from dsync_services.roles.recompute import recompute_many
@@ -24,7 +25,7 @@ TYPES = frozenset({"user.reactivated", "user.deactivated", "user.deleted",
 
 
 def _ledger_fields(event: CloudEvent) -> dict[str, object]:
-    return {"op_id": ledger.effect_id(KIND, event.id), "tenant_id": UUID(event.tenantid),
+    return {"op_id": effect_id(KIND, event.id), "tenant_id": UUID(event.tenantid),
             "kind": KIND, "path": f"/Users/{event.subject}", "resource_type": "User",
             "resource_id": _maybe_uuid(event.subject), "received_at": event.time}
 
@@ -58,16 +59,16 @@ class RolesEvents:
             self.metrics.roles_changed.labels(events[-1].type).inc(len(changes))
         dropped = {c.user_id: sorted(c.before) for c in changes}
         deprovisioned = [e for e in events if e.type in DEPROVISIONING]
-        await ledger.record_applied_many(
+        await writes.record_effects_applied(
             conn, tenant_id=tenant_id, kind=KIND, resource_type="User",
-            rows=[(ledger.effect_id(KIND, e.id), f"/Users/{e.subject}", _maybe_uuid(e.subject),
+            rows=[(effect_id(KIND, e.id), f"/Users/{e.subject}", _maybe_uuid(e.subject),
                    f"roles now []; dropped here: {dropped.get(_maybe_uuid(e.subject), [])}",
                    e.time) for e in deprovisioned])
         self.metrics.operations.labels("applied").inc(len(deprovisioned))
 
     async def on_failure(self, event: CloudEvent, exc: BaseException, pool: asyncpg.Pool) -> None:
         if event.type in DEPROVISIONING:
-            await ledger.record_failure(pool, error=exc,
+            await writes.record_effect_failure(pool, error=exc,
                                         **_ledger_fields(event))  # type: ignore[arg-type]
             self.metrics.operations.labels("failed").inc()
 

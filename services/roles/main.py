@@ -3,7 +3,7 @@
 retries — from the ledger (queued)."""
 from __future__ import annotations
 
-from dsync.ledger_worker import LedgerWorker
+from dsync.ledger.worker import LedgerWorker
 from dsync.pipeline.event_service import run_event_service
 from dsync.service_runtime import ServiceRuntime
 from dsync_services.roles.handlers import RolesEvents

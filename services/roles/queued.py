@@ -1,4 +1,4 @@
-"""`role_recomputation` operations taken from the ledger queue (see ledger_worker).
+"""`role_recomputation` operations taken from the ledger queue (see dsync.ledger.worker).
 
 Queued by a mapping change (resource: the Group) or by an operator's retry of a failed
 recomputation (resource: the User or the Group). Either way the affected users are

@@ -17,9 +17,9 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import Field
 
+from dsync.admin_http import AdminError, json_body, path_uuid, require_admin
 from dsync.settings import _Frozen
 from dsync.tokens import token_hash
-from dsync.admin_http import AdminError, json_body, path_uuid, require_admin
 from dsync_services.sessions import repository as sessions_repo
 from dsync_services.sessions.model import introspection_answer, new_session, session_ttl
 

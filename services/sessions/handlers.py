@@ -14,7 +14,8 @@ from uuid import UUID
 
 import asyncpg
 
-from dsync import effects_ledger as ledger
+from dsync.ledger import writes
+from dsync.ledger.effects import effect_id
 from dsync.messages.events import CloudEvent, DraftEvent
 from dsync_services.sessions import repository as repo
 from dsync_services.sessions.metrics import SessionsMetrics
@@ -26,7 +27,7 @@ TYPES = frozenset({"user.deactivated", "user.deleted"})
 
 async def perform_queued(conn: asyncpg.Connection, op: asyncpg.Record,
                          emit: list[DraftEvent]) -> str:
-    """A retried `session_revocation` operation (see ledger_worker), from current state."""
+    """A retried `session_revocation` operation (see dsync.ledger.worker), from current state."""
     exists = bool(await conn.fetchval("SELECT true FROM directory_users WHERE tenant_id = $1 AND"
                                       " id = $2", op["tenant_id"], op["resource_id"]))
     revocation = revocation_on_retry(op["resource_id"], user_exists=exists)
@@ -36,7 +37,7 @@ async def perform_queued(conn: asyncpg.Connection, op: asyncpg.Record,
 
 
 def _ledger_fields(event: CloudEvent, user_id: UUID | None) -> dict[str, object]:
-    return {"op_id": ledger.effect_id(KIND, event.id), "tenant_id": UUID(event.tenantid),
+    return {"op_id": effect_id(KIND, event.id), "tenant_id": UUID(event.tenantid),
             "kind": KIND, "path": f"/Users/{event.subject}/sessions", "resource_type": "User",
             "resource_id": user_id, "received_at": event.time}
 
@@ -64,16 +65,16 @@ class SessionEvents:
             sessions = revoked.get(revocation.user_id, [])
             emit.extend(revoked_event(sid, revocation) for sid in sessions)
             self.metrics.revoked.labels(revocation.reason).inc(len(sessions))
-            rows.append((ledger.effect_id(KIND, event.id), f"/Users/{event.subject}/sessions",
+            rows.append((effect_id(KIND, event.id), f"/Users/{event.subject}/sessions",
                          revocation.user_id, f"{len(sessions)} sessions revoked", event.time))
-        await ledger.record_applied_many(conn, tenant_id=tenant_id, kind=KIND,
+        await writes.record_effects_applied(conn, tenant_id=tenant_id, kind=KIND,
                                          resource_type="User", rows=rows)
 
     async def on_failure(self, event: CloudEvent, exc: BaseException, pool: asyncpg.Pool) -> None:
         revocation = revocation_for(event)
         if revocation is None:
             return
-        await ledger.record_failure(pool, error=exc,
+        await writes.record_effect_failure(pool, error=exc,
                                     **_ledger_fields(event, revocation.user_id))  # type: ignore[arg-type]
         self.metrics.operations.labels("failed").inc()
 

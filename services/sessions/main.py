@@ -3,7 +3,7 @@ or deleted it (handlers), and re-runs retried revocations from the ledger.
 Its HTTP API (issuing, introspection) is `api.py`, which the gateway mounts."""
 from __future__ import annotations
 
-from dsync.ledger_worker import LedgerWorker
+from dsync.ledger.worker import LedgerWorker
 from dsync.pipeline.event_service import run_event_service
 from dsync.service_runtime import ServiceRuntime
 from dsync_services.sessions.handlers import KIND, SessionEvents, perform_queued

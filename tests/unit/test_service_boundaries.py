@@ -80,3 +80,21 @@ def test_the_gateway_mounts_every_public_api() -> None:
     for svc in ("roles", "sessions", "fanout"):
         assert (ROOT / "services" / svc / f"{PUBLIC}.py").exists()
         assert f"{svc}_api.setup(app)" in app_source
+
+
+_LEDGER_WRITE = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+operations\b", re.I)
+
+
+def test_one_module_writes_the_operations_ledger() -> None:
+    writers = sorted({str(py.relative_to(ROOT)) for top in ("libs", "services")
+                      for py in (ROOT / top).rglob("*.py")
+                      if _LEDGER_WRITE.search(py.read_text())})
+    assert writers == ["libs/dsync/ledger/writes.py"]
+
+
+def test_ledger_transitions_never_leave_a_final_status() -> None:
+    from dsync.ledger.status import FINAL, TRANSITIONS, OpStatus, can_move
+
+    assert all(not TRANSITIONS[s] for s in FINAL)
+    assert can_move("failed", "accepted") and not can_move("applied", "failed")
+    assert set(TRANSITIONS) == set(OpStatus)

@@ -6,7 +6,7 @@ them one at a time (`FOR UPDATE SKIP LOCKED`, so instances share the queue), run
 `perform` in a savepoint, puts the events it emitted in the outbox, marks the operation
 `applied` and NOTIFYs `dsync_outcomes` with its id (a waiting admin request answers). A
 failed attempt is recorded (`failed`, retryable, attempts + 1) and retried with exponential
-backoff (2^attempts s, at most 60 s); after `ledger.MAX_ATTEMPTS` it is `dead`. The worker
+backoff (2^attempts s, at most 60 s); after `writes.MAX_ATTEMPTS` it is `dead`. The worker
 wakes on the process's LISTEN connection, at each reconnect of it, when a failed attempt
 is due again, and every `poll_s` as a fallback. Shared by the roles and sessions services.
 """
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from dsync import effects_ledger as ledger
+from dsync.ledger import writes
 from dsync.messages.events import DraftEvent
 from dsync.pipeline import channels
 from dsync.pipeline.listener import NotifyListener
@@ -98,10 +98,7 @@ class LedgerWorker:
             except Exception as exc:  # noqa: BLE001 - recorded in the ledger, retried later
                 self.on_result(await self._failed(conn, op, exc))
                 return True
-            await conn.execute(
-                "UPDATE operations SET status = 'applied', reason_code = NULL,"
-                " retryable = false, attempts = attempts + 1, completed_at = clock_timestamp(),"
-                " detail = $2 WHERE id = $1", op["id"], detail)
+            await writes.mark_applied(conn, op["id"], detail)
             await conn.execute("SELECT pg_notify($1, $2)", channels.OUTCOMES, str(op["id"]))
         self.on_result("applied")
         return True
@@ -110,10 +107,4 @@ class LedgerWorker:
                       exc: BaseException) -> str:
         log.warning("%s %s failed: %s", self.kind, op["id"], type(exc).__name__,
                     extra={"operation_id": str(op["id"]), "tenant_id": str(op["tenant_id"])})
-        dead = op["attempts"] + 1 >= ledger.MAX_ATTEMPTS
-        await conn.execute(
-            "UPDATE operations SET status = $2, reason_code = 'internal', retryable = $3,"
-            " attempts = attempts + 1, completed_at = now(), detail = $4 WHERE id = $1",
-            op["id"], "dead" if dead else "failed", not dead,
-            f"{type(exc).__name__}: {exc}"[:500])
-        return "dead" if dead else "failed"
+        return str(await writes.mark_attempt_failed(conn, op["id"], op["attempts"], exc))
