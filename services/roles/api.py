@@ -66,8 +66,9 @@ async def _change_mapping(request: web.Request, roles: list[str] | None) -> tupl
         async with request.app["pool"].acquire() as conn, conn.transaction():
             tenant_id = await _tenant(conn, request)
             if roles is not None:
-                if not await conn.fetchval("SELECT true FROM directory_groups WHERE tenant_id = $1 AND"
-                                           " id = $2 FOR SHARE", tenant_id, group_id):
+                if not await conn.fetchval("SELECT true FROM directory_groups WHERE"
+                                           " tenant_id = $1 AND id = $2 FOR SHARE",
+                                           tenant_id, group_id):
                     raise AdminError(404, "not_found", f"Group {group_id} not found")
                 await conn.execute(
                     "INSERT INTO group_roles (tenant_id, group_id, roles) VALUES ($1, $2, $3)"

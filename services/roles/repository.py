@@ -60,8 +60,8 @@ async def users_holding(conn: asyncpg.Connection, tenant_id: UUID,
 
 async def direct_groups(conn: asyncpg.Connection, tenant_id: UUID,
                         users: list[UUID]) -> dict[UUID, set[UUID]]:
-    rows = await conn.fetch("SELECT member_id, group_id FROM directory_memberships WHERE tenant_id = $1"
-                            " AND member_type = 'User' AND member_id = ANY($2::uuid[])",
+    rows = await conn.fetch("SELECT member_id, group_id FROM directory_memberships"
+                            " WHERE tenant_id = $1 AND member_type = 'User' AND member_id = ANY($2::uuid[])",
                             tenant_id, users)
     out: dict[UUID, set[UUID]] = defaultdict(set)
     for r in rows:

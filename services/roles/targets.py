@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from pydantic import ValidationError
+
+from dsync.messages.event_data import GroupDeletion, MembershipChange, UserDeletion
 from dsync.messages.events import CloudEvent
 
 # Events after which the user's sessions and roles must go (deprovisioning).
@@ -41,28 +44,28 @@ def _uuid(value: object) -> UUID | None:
 def targets_of(event: CloudEvent) -> Targets:
     """What to recompute for `event`; empty for events that cannot change roles.
 
-    Malformed ids in an event (not produced by dsync) give empty targets, never raise.
+    Malformed data in an event (not produced by dsync) gives empty targets, never raises.
     """
-    data = event.data
     if event.type in ("user.reactivated", "user.deactivated"):
         user = _uuid(event.subject)
         return Targets(users=frozenset({user}) if user else frozenset(), cause=event.type)
-    if event.type == "user.deleted":
-        user = _uuid(data.get("id", event.subject))
-        if user is None:
-            return Targets()
+    if event.type not in ("user.deleted", "group.member_added", "group.member_removed",
+                          "group.deleted"):
+        return Targets()
+    try:
+        data = event.typed_data()
+    except ValidationError:
+        return Targets()
+    if isinstance(data, UserDeletion):
+        user = UUID(data.id)
         return Targets(users=frozenset({user}), forget_user=user, cause=event.type)
-    if event.type in ("group.member_added", "group.member_removed"):
-        member = _uuid(data.get("member_id"))
-        if member is None:
-            return Targets()
-        if data.get("member_type") == "Group":
+    if isinstance(data, MembershipChange):
+        member = UUID(data.member_id)
+        if data.member_type == "Group":
             return Targets(groups=frozenset({member}), cause=event.type)
         return Targets(users=frozenset({member}), cause=event.type)
-    if event.type == "group.deleted":
-        group = _uuid(data.get("id", event.subject))
-        if group is None:
-            return Targets()
+    if isinstance(data, GroupDeletion):
+        group = UUID(data.id)
         return Targets(groups=frozenset({group}), drop_mapping=group, cause=event.type)
     return Targets()
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from dsync.messages.event_data import UserDeletion
 from dsync.messages.events import CloudEvent, DraftEvent
 from dsync.tokens import new_token, token_hash
 
@@ -62,9 +63,11 @@ def revocation_for(event: CloudEvent) -> Revocation | None:
         if event.type == "user.deactivated":
             return Revocation(UUID(event.subject), "user_deactivated", all_sessions=False)
         if event.type == "user.deleted":
-            return Revocation(UUID(str(event.data.get("id", event.subject))), "user_deleted",
-                              all_sessions=True)
-    except ValueError:
+            data = event.typed_data()
+            if not isinstance(data, UserDeletion):
+                return None
+            return Revocation(UUID(data.id), "user_deleted", all_sessions=True)
+    except ValueError:  # a malformed id or pydantic.ValidationError (a ValueError)
         return None
     return None
 

@@ -11,6 +11,8 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from dsync.messages.event_data import EVENT_DATA
+
 EventType = Literal[
     "user.created", "user.updated", "user.deactivated", "user.reactivated", "user.deleted",
     "group.created", "group.updated", "group.deleted",
@@ -32,7 +34,8 @@ class DraftEvent(BaseModel):
 
 
 class CloudEvent(BaseModel):
-    """A published event as it appears on the topic and in webhook bodies."""
+    """A published event as it appears on the topic and in webhook bodies, with `data`
+    kept as published (forwarded verbatim); `typed_data()` gives its typed model."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
@@ -47,6 +50,11 @@ class CloudEvent(BaseModel):
     tenantid: str
     sequence: int
     data: dict[str, Any]
+
+    def typed_data(self) -> BaseModel:
+        """`data` validated into its type's model (`dsync.messages.event_data`). Raises
+        `pydantic.ValidationError` when it does not match."""
+        return EVENT_DATA[self.type].model_validate(self.data)
 
 
 _ADAPTER: TypeAdapter[CloudEvent] = TypeAdapter(CloudEvent)
