@@ -14,7 +14,6 @@ runs already applied through the ledger.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,72 +22,34 @@ import asyncpg
 import orjson
 
 from dsync.ledger import writes
+from dsync.messages.answers import WriteAnswer
 from dsync.messages.commands import Command
 from dsync.pipeline import channels
 from dsync.scim.errors import InvalidValue, ScimError, Uniqueness
 from dsync.scim.render import user_resource
-from dsync_services.directory import decide_users, group_commands, repository
+from dsync_services.directory import repository
 from dsync_services.directory.decisions import (
     Decision,
     Outcome,
     SaveResource,
-    StoredResource,
     rejected,
 )
-from dsync_services.directory.responses import render_saved
+from dsync_services.directory.handlers import HANDLERS, describe, load_and_decide
+from dsync_services.directory.responses import answer_saved
 from dsync_services.directory.user_batch import HOT_TYPES, Applied, UserBatch
 
 log = logging.getLogger(__name__)
 TERMINAL = ("applied", "rejected")
 
-_DESCRIBE: dict[str, tuple[str, str]] = {
-    "user.create": ("POST", "User"), "user.replace": ("PUT", "User"),
-    "user.patch": ("PATCH", "User"), "user.delete": ("DELETE", "User"),
-    "group.create": ("POST", "Group"), "group.replace": ("PUT", "Group"),
-    "group.patch": ("PATCH", "Group"), "group.delete": ("DELETE", "Group"),
-}
-
-
-def describe(command: Command) -> tuple[str, str, str]:
-    """(method, path, resource type) of the SCIM request a command came from."""
-    method, kind = _DESCRIBE[command.type]
-    target = getattr(command, "resource_id", None)
-    return method, f"/{kind}s" + (f"/{target}" if target else ""), kind
-
-
-def _decide_user(command: Command, current: StoredResource | None, now: datetime
-                 ) -> Decision:
-    """The pure decision of a user create/replace/patch given the user's state."""
-    if command.type == "user.create":
-        return decide_users.decide_create(command, uuid.uuid4(), now)
-    if command.type == "user.replace":
-        return decide_users.decide_replace(command, current, now)
-    return decide_users.decide_patch(command, current, now)
-
-
-async def _decide(conn: asyncpg.Connection, command: Command, now: datetime) -> Decision:
-    """Load what the command needs, then run the pure decision. Raises ScimError."""
-    if command.type not in ("user.create", "user.replace", "user.patch", "user.delete"):
-        return await group_commands.decide(conn, command, now)
-    current = (None if command.type == "user.create" else
-               await repository.load(conn, "User", command.tenant_id, command.resource_id))
-    if command.type != "user.delete":
-        return _decide_user(command, current, now)
-    groups = (await repository.groups_of_member(conn, command.tenant_id, current.id)
-              if current else [])
-    return decide_users.decide_delete(command, current, groups)
-
-
-async def _response(conn: asyncpg.Connection, command: Command, decision: Decision
-                    ) -> dict[str, Any]:
+async def _answer(conn: asyncpg.Connection, command: Command, decision: Decision
+                  ) -> dict[str, Any]:
     outcome = decision.outcome
     if outcome.error is not None:
-        return {"status": outcome.status, "error": outcome.error.body()}
-    body: dict[str, Any] = {"status": outcome.status}
+        return WriteAnswer(status=outcome.status, error=outcome.error.body()).wire()
     save = next((w for w in decision.writes if isinstance(w, SaveResource)), None)
-    if save is not None and outcome.status != 204:
-        body["resource"] = await render_saved(conn, command.tenant_id, save)
-    return body
+    if save is None or outcome.status == 204:
+        return WriteAnswer(status=outcome.status).wire()
+    return (await answer_saved(conn, command.tenant_id, outcome.status, save)).wire()
 
 
 _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
@@ -115,7 +76,7 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: bytes, *,
                                   received_at=command.issued_at)
     now = datetime.now(UTC)
     try:
-        decision = await _decide(conn, command, now)
+        decision = await load_and_decide(conn, command, now)
         if decision.outcome.applied:
             await repository.check_unique(conn, command.tenant_id, decision.writes)
     except ScimError as exc:
@@ -135,7 +96,7 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: bytes, *,
             await _persist(conn, command, decision, now)
     outcome: Outcome = decision.outcome
     err = outcome.error
-    response = await _response(conn, command, decision)
+    response = await _answer(conn, command, decision)
     await writes.finish_write(
         conn, op_id=command.command_id, status="applied" if err is None else "rejected",
         resource_id=outcome.resource_id, reason_code=err.reason_code if err else None,
@@ -193,7 +154,7 @@ async def _hot(conn: asyncpg.Connection, commands: list[tuple[Command, bytes]]) 
     for command, raw in commands:
         method, path, _ = describe(command)
         try:
-            decision = _decide_user(command, batch.state.get(
+            decision = HANDLERS[command.type].decide(command, batch.state.get(
                 getattr(command, "resource_id", None)), batch.now)
         except ScimError as exc:
             decision = rejected(exc, "User", getattr(command, "resource_id", None))
@@ -210,13 +171,12 @@ def _user_answer(command: Command, decision: Decision,
                  groups: list[dict[str, Any]] | None) -> dict[str, Any]:
     outcome = decision.outcome
     if outcome.error is not None:
-        return {"status": outcome.status, "error": outcome.error.body()}
-    body: dict[str, Any] = {"status": outcome.status}
+        return WriteAnswer(status=outcome.status, error=outcome.error.body()).wire()
     save = next((w for w in decision.writes if isinstance(w, SaveResource)), None)
-    if save is not None and outcome.status != 204:
-        body["resource"] = user_resource(save.id, save.doc, save.version, save.created_at,
-                                         save.updated_at, groups)
-    return body
+    if save is None or outcome.status == 204:
+        return WriteAnswer(status=outcome.status).wire()
+    return WriteAnswer(status=outcome.status, resource=user_resource(
+        save.id, save.doc, save.version, save.created_at, save.updated_at, groups)).wire()
 
 
 async def _careful(conn: asyncpg.Connection,

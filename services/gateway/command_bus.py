@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -27,6 +26,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from dsync.ledger import writes
+from dsync.messages.answers import WriteAnswer
 from dsync.messages.commands import Command, encode_command
 from dsync.pipeline import channels
 from dsync.pipeline.idle import Waker
@@ -63,8 +63,8 @@ class CommandBus:
             log.warning("could not wake the command consumers: %s", type(exc).__name__)
 
     async def submit(self, command: Command, *, method: str, path: str,
-                     resource_type: str) -> dict[str, Any]:
-        """Publish `command` and return the directory's stored response.
+                     resource_type: str) -> WriteAnswer:
+        """Publish `command` and return the directory's answer.
 
         Raises OutcomeTimeout (the operation goes on) or BrokerUnavailable (not published).
         """
@@ -90,11 +90,10 @@ class CommandBus:
                 raise OutcomeTimeout(command.command_id) from None
         finally:
             self.waiter.forget(command.command_id)
-        if carried is not None:
-            return carried
-        response: dict[str, Any] = await self.pool.fetchval(
-            "SELECT response FROM operations WHERE id = $1", command.command_id)
-        return response
+        if carried is None:
+            carried = await self.pool.fetchval(
+                "SELECT response FROM operations WHERE id = $1", command.command_id)
+        return WriteAnswer.model_validate(carried)
 
     async def _send(self, command: Command, payload: bytes) -> None:
         await self.producer.send_and_wait(self.topic, payload,

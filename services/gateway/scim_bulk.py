@@ -20,6 +20,7 @@ from uuid import UUID
 from aiohttp import web
 
 from dsync.messages import commands as c
+from dsync.messages.answers import WriteAnswer
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, NotFound, ScimError, TooLarge
 from dsync.scim.schema import BULK_RESPONSE_SCHEMA
@@ -116,13 +117,13 @@ class BulkRun:
         return new_command(_COMMANDS[(op.method, op.resource_type)], self.request, **fields)
 
     async def _entry(self, op: Operation, entry: dict[str, Any],
-                     response: dict[str, Any]) -> dict[str, Any]:
-        status = int(response["status"])
+                     answer: WriteAnswer) -> dict[str, Any]:
+        status = answer.status
         entry["status"] = str(status)
-        if "error" in response:
-            entry["response"] = response["error"]
+        if answer.error is not None:
+            entry["response"] = answer.error
             return entry
-        resource = response.get("resource")
+        resource = answer.resource
         if resource is None and status != 204 and "location" in entry:
             resource = await self._reread(op, entry["location"].rsplit("/", 1)[-1])
         if resource is not None:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from dsync.messages.answers import WriteAnswer
 from dsync.messages.commands import Command
 from dsync.scim.errors import NotFound, ScimError
 from dsync.scim.render import with_location
@@ -55,17 +56,17 @@ async def submit(request: web.Request, command: Command, resource_type: str) -> 
     return await render_outcome(request, response, getattr(command, "resource_id", None))
 
 
-async def render_outcome(request: web.Request, response: dict[str, Any],
+async def render_outcome(request: web.Request, answer: WriteAnswer,
                          target: UUID | None) -> web.Response:
-    status = int(response["status"])
-    if "error" in response:
-        return scim_response(status, response["error"])
+    status = answer.status
+    if answer.error is not None:
+        return scim_response(status, answer.error)
     if status == 204:
         return scim_response(204)
-    resource = response.get("resource")
+    resource = answer.resource
     tenant_id = request["tenant"].tenant_id
     pool = request.app["pool"]
-    if resource is None or resource.pop("_members_omitted", False):
+    if resource is None or not answer.members_complete:
         rid = UUID(resource["id"]) if resource else target
         assert rid is not None
         kind = (resource or {}).get("meta", {}).get("resourceType") or (
