@@ -247,3 +247,12 @@ async def record_delivery_attempt(conn: asyncpg.Connection, op_id: UUID, *, stat
         " retryable = $4, attempts = attempts + 1, detail = $5,"
         " completed_at = CASE WHEN $2 = 'failed' THEN NULL ELSE now() END"
         " WHERE id = $1", op_id, status, reason_code, retryable, detail)
+
+
+# --- tenant deletion ------------------------------------------------------------------------
+
+async def delete_tenant_operations(conn: asyncpg.Connection, tenant_id: UUID) -> int:
+    """Remove every ledger row of a tenant that is being deleted (in the caller's
+    transaction). Returns how many rows went."""
+    done: str = await conn.execute("DELETE FROM operations WHERE tenant_id = $1", tenant_id)
+    return int(done.split()[-1])
