@@ -14,6 +14,7 @@ from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
     admin_operations,
     admin_tenants,
+    openapi,
     request_ids,
     scim_bulk,
     scim_discovery,
@@ -69,6 +70,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/metrics", metrics_handler(metrics.registry))
     admin_tenants.add_routes(app)
     admin_operations.add_routes(app)
+    openapi.add_routes(app)
     scim_users.add_routes(app, SCIM_PREFIX)
     scim_groups.add_routes(app, SCIM_PREFIX)
     scim_queries.add_routes(app, SCIM_PREFIX)

@@ -203,3 +203,11 @@ async def test_delete_purges_every_table_and_ends_the_event_stream(
     assert stream[-1]["data"] == {"tenant_id": tenant.id, "name": "doomed"}
     assert stream[-1]["subject"] == tenant.id
     assert [e["sequence"] for e in stream] == list(range(1, len(stream) + 1))
+
+
+async def test_the_openapi_document_is_served_to_the_admin(stack: RunningStack) -> None:
+    status, doc = await stack.admin("GET", "/admin/v1/openapi.json")
+    assert status == 200 and doc["openapi"] == "3.1.0"
+    assert "/admin/v1/tenants/{tid}" in doc["paths"]
+    async with stack.http.get(f"{stack.base_url}/admin/v1/openapi.json") as r:
+        assert r.status == 401
