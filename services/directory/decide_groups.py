@@ -86,7 +86,7 @@ def _precondition(command: ReplaceGroup | PatchGroup | DeleteGroup,
 
 def decide_create(command: CreateGroup, new_id: UUID, facts: MemberFacts,
                   now: datetime) -> Decision:
-    doc, members = logic.validate_resource(command.resource, "Group", existing=None)
+    doc, members = logic.normalize_and_validate(command.resource, "Group", existing=None)
     wanted = _resolve(new_id, members or [], facts)
     save = SaveResource("Group", new_id, doc, 1, now, now, is_new=True)
     change, member_events = _membership_change(new_id, wanted, set(), MemberFacts({}, {}))
@@ -117,7 +117,7 @@ def _updated(current: StoredResource, doc: dict[str, object], change: MembersCha
 def decide_replace(command: ReplaceGroup, current: StoredResource | None,
                    facts: MemberFacts, now: datetime) -> Decision:
     current = _precondition(command, current)
-    doc, members = logic.validate_resource(command.resource, "Group", existing=current.doc)
+    doc, members = logic.normalize_and_validate(command.resource, "Group", existing=current.doc)
     wanted = _resolve(current.id, members or [], facts)
     wanted_ids = {m for m, _ in wanted}
     change, events = _membership_change(current.id, wanted,

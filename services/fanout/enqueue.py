@@ -1,6 +1,6 @@
 """Turning one consumed event into deliveries, inside the consumer's dedupe transaction.
 
-`Enqueuer` is the fanout service's `EventEffects` (dsync.pipeline.tracked): `relevant`
+`Enqueuer` is the fanout service's `EventEffects` (dsync.pipeline.event_effects): `relevant`
 asks the in-memory `EndpointCache` (no I/O), and `apply(conn, events, emit)` runs in the
 transaction of the events' `consumed_events` rows, so an event creates its deliveries
 exactly once however often Kafka hands it over. Paused endpoints get deliveries too: they wait in

@@ -38,7 +38,7 @@ def _maybe_uuid(value: str) -> UUID | None:
 
 
 class RolesEvents:
-    """The roles service's `EventEffects` (dsync.pipeline.tracked)."""
+    """The roles service's `EventEffects` (dsync.pipeline.event_effects)."""
 
     def __init__(self, metrics: RolesMetrics) -> None:
         self.metrics = metrics

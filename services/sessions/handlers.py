@@ -3,7 +3,7 @@
 `user.deactivated` revokes the sessions issued before the deactivation; `user.deleted`
 revokes all of them. In one transaction (with the consumed-event row): the sessions are
 revoked, one `session.revoked` event per session goes to the outbox (at the end of the
-transaction, see dsync.pipeline.tracked), and the effect is recorded in the ledger as a
+transaction, see dsync.pipeline.event_effects), and the effect is recorded in the ledger as a
 `session_revocation` operation (id derived from the event id, `received_at` = event time).
 The deprovisioning lag is observed after commit.
 """
@@ -43,7 +43,7 @@ def _ledger_fields(event: CloudEvent, user_id: UUID | None) -> dict[str, object]
 
 
 class SessionEvents:
-    """The sessions service's `EventEffects` (dsync.pipeline.tracked)."""
+    """The sessions service's `EventEffects` (dsync.pipeline.event_effects)."""
 
     def __init__(self, metrics: SessionsMetrics) -> None:
         self.metrics = metrics

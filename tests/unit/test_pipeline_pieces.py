@@ -21,7 +21,7 @@ from dsync.pipeline import consumer as consumer_module
 from dsync.pipeline import relay as relay_module
 from dsync.pipeline.consumer import PipelineConsumer
 from dsync.pipeline.relay import OutboxRelay, RelayMetrics
-from dsync.pipeline.tracked import TrackedEvents
+from dsync.pipeline.event_effects import TrackedEvents
 from dsync.settings import KafkaSettings
 from dsync_services.directory import command_consumer
 from dsync_services.directory.command_consumer import CommandHandler, DlqBreakerOpen

@@ -1,5 +1,5 @@
-"""Process plumbing shared by the services: stop on SIGTERM/SIGINT, and a small HTTP
-server exposing `/metrics` (Prometheus text, app-scoped registry) and `/healthz`."""
+"""One OS process of dsync: stop on SIGTERM/SIGINT, stop-aware waits, uvloop, and a
+small HTTP server exposing `/metrics` (Prometheus text, app-scoped registry) and `/healthz`."""
 from __future__ import annotations
 
 import asyncio
