@@ -40,7 +40,7 @@ class MemberFacts:
 
 
 def _member_event(kind: str, group_id: UUID, member_id: str, member_type: str) -> DraftEvent:
-    return DraftEvent(type=kind, subject=str(group_id),  # type: ignore[arg-type]
+    return DraftEvent(type=kind, subject=str(group_id),
                       data={"group_id": str(group_id), "member_id": member_id,
                             "member_type": member_type})
 
@@ -132,7 +132,8 @@ def decide_patch(command: PatchGroup, current: StoredResource | None,
     current = _precondition(command, current)
     assert result is not None
     delta = result.members
-    change, events = None, []
+    change: MembersChange | None = None
+    events: list[DraftEvent] = []
     if delta is not None and not delta.is_empty:
         if delta.replace is not None:
             wanted = _resolve(current.id, delta.replace, facts)

@@ -33,7 +33,8 @@ def _render(save: SaveResource) -> dict[str, object]:
 def decide_create(command: CreateUser, new_id: UUID, now: datetime) -> Decision:
     doc, _ = logic.normalize_and_validate(command.resource, "User", existing=None)
     save = SaveResource("User", new_id, doc, 1, now, now, is_new=True)
-    events = [DraftEvent(type="user.created", subject=str(new_id), data={"resource": _render(save)})]
+    events = [DraftEvent(type="user.created", subject=str(new_id),
+                         data={"resource": _render(save)})]
     return Decision(Outcome(201, "User", new_id), (save,), tuple(events))
 
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.messages.events import CloudEvent, DraftEvent
 from dsync.pipeline import channels
 from dsync_services.fanout.endpoint_cache import EndpointCache
@@ -45,7 +46,7 @@ class Enqueuer:
     def on_applied(self, event: CloudEvent) -> None:
         self.metrics.events.labels(event.type).inc()
 
-    async def apply(self, conn: asyncpg.Connection, events: list[CloudEvent],
+    async def apply(self, conn: DbConnection, events: list[CloudEvent],
                     emit: list[DraftEvent]) -> None:
         """Create one pending delivery per event and matching endpoint (idempotent per
         endpoint), for one tenant's events, in one statement."""
