@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.db.pool import connect
 from dsync.pipeline import channels
 from dsync.tokens import same_hash, token_hash
@@ -51,16 +52,17 @@ class TenantAuthenticator:
             conn.add_termination_listener(lambda _c: self._lost(conn))
             self._listener = conn
 
-    def _lost(self, conn: asyncpg.Connection) -> None:
+    def _lost(self, conn: DbConnection) -> None:
         self._cache.clear()
         if self._listener is conn:
             self._listener = None
 
-    def _on_revoke(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        if payload.startswith("tenant:"):
-            self.forget_tenant(payload.removeprefix("tenant:"))
+    def _on_revoke(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        text = str(payload)
+        if text.startswith("tenant:"):
+            self.forget_tenant(text.removeprefix("tenant:"))
         else:
-            self.forget_token(payload)
+            self.forget_token(text)
 
     def forget_tenant(self, tenant_id: object) -> None:
         """Drop every cached token of a tenant that was disabled, enabled or deleted."""

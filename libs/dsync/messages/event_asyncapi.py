@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from dsync.messages.event_data import EVENT_DATA, TYPED_EVENTS, event_type_of
+from dsync.messages.event_data import EVENT_DATA, TYPED_EVENTS, _Envelope, event_type_of
 from dsync.messages.event_schemas import schema_url
 from dsync.messages.kafka_binding import ATTRIBUTES, CONTENT_TYPE
 
@@ -35,8 +35,8 @@ def _headers() -> dict[str, Any]:
                          "ce_subject", "ce_time", "ce_tenantid", "ce_sequence"]}
 
 
-def _message(cls: type, examples: list[Any]) -> dict[str, Any]:
-    event_type = event_type_of(cls)  # type: ignore[arg-type]
+def _message(cls: type[_Envelope], examples: list[Any]) -> dict[str, Any]:
+    event_type = event_type_of(cls)
     summary = (EVENT_DATA[event_type].__doc__ or "").strip().split("\n\n")[0]
     return {
         "name": event_type,

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.messages.events import DraftEvent
 from dsync.pipeline import channels
 from dsync.pipeline.outbox import append_events
@@ -140,7 +141,7 @@ async def list_tenants(pool: asyncpg.Pool, *, limit: int = DEFAULT_PAGE,
     return TenantPage(rows, encode_cursor(rows[-1]) if more else None)
 
 
-async def get_tenant(conn: asyncpg.Pool | asyncpg.Connection, tenant_id: UUID,
+async def get_tenant(conn: asyncpg.Pool | DbConnection, tenant_id: UUID,
                      *, lock: bool = False) -> Tenant:
     """The tenant; raises TenantNotFound. With `lock`, the row is locked FOR UPDATE."""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM tenants WHERE id = $1"
@@ -150,7 +151,7 @@ async def get_tenant(conn: asyncpg.Pool | asyncpg.Connection, tenant_id: UUID,
     return _tenant(row)
 
 
-async def _forget_credentials(conn: asyncpg.Connection, tenant_id: UUID) -> None:
+async def _forget_credentials(conn: DbConnection, tenant_id: UUID) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", channels.TOKENS, f"tenant:{tenant_id}")
 
 
@@ -199,7 +200,7 @@ async def list_tokens(pool: asyncpg.Pool, tenant_id: UUID) -> list[TokenInfo]:
     return [TokenInfo(r["id"], r["created_at"], r["revoked_at"]) for r in rows]
 
 
-async def create_tenant(pool: asyncpg.Pool, name: str) -> tuple[Tenant, UUID, str]:
+async def create_tenant(pool: asyncpg.Pool, name: object) -> tuple[Tenant, UUID, str]:
     """A new active tenant and its first SCIM token: (tenant, token id, token). The token
     is returned only here; its hash is stored. Raises TenantInvalid on a bad name."""
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -208,6 +209,7 @@ async def create_tenant(pool: asyncpg.Pool, name: str) -> tuple[Tenant, UUID, st
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(f"INSERT INTO tenants (id, name) VALUES ($1, $2)"
                                   f" RETURNING {_COLUMNS}", tenant_id, name.strip())
+        assert row is not None  # INSERT ... RETURNING gives its row
         await conn.execute("INSERT INTO scim_tokens (id, tenant_id, token_hash) VALUES"
                            " ($1, $2, $3)", token_id, tenant_id, token_hash(token))
     return _tenant(row), token_id, token

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
-
+from dsync.db import DbConnection
 from dsync.ledger import writes as ledger
 
 BY_TENANT = "DELETE FROM {table} WHERE tenant_id = $1"
@@ -42,7 +41,7 @@ TENANT_TABLES: dict[str, str | None] = {
 """Table -> its DELETE statement (`$1` = tenant id); None = purged by its owning module."""
 
 
-async def purge_tenant_rows(conn: asyncpg.Connection, tenant_id: UUID) -> None:
+async def purge_tenant_rows(conn: DbConnection, tenant_id: UUID) -> None:
     """Delete the tenant's rows from every table of `TENANT_TABLES`, in the caller's
     transaction (the `tenants` row itself is the caller's)."""
     for table, statement in TENANT_TABLES.items():
