@@ -8,6 +8,7 @@ value. The headers always equal the attributes in the value.
 """
 from __future__ import annotations
 
+from functools import cache
 from typing import Protocol
 
 CONTENT_TYPE = b"application/cloudevents+json; charset=utf-8"
@@ -27,8 +28,13 @@ def ce_headers(attributes: Attributes, *, prefix: str = "") -> list[tuple[str, b
     attribute present (None is left out); attribute `a` is read as `attributes[prefix + a]`.
     Pure; raises nothing."""
     headers = [("content-type", CONTENT_TYPE)]
-    for name in ATTRIBUTES:
-        value = attributes.get(prefix + name)
+    for key, header in _keys(prefix):
+        value = attributes.get(key)
         if value is not None:
-            headers.append((f"ce_{name}", str(value).encode()))
+            headers.append((header, str(value).encode()))
     return headers
+
+
+@cache
+def _keys(prefix: str) -> tuple[tuple[str, str], ...]:
+    return tuple((prefix + name, f"ce_{name}") for name in ATTRIBUTES)
