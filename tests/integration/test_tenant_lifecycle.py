@@ -171,6 +171,13 @@ async def test_delete_purges_every_table_and_ends_the_event_stream(
         assert await conn.fetchval("SELECT count(*) FROM users WHERE tenant_id = $1", tid) == 1
         status, _ = await stack.admin("PATCH", f"/admin/v1/tenants/{tenant.id}",
                                       {"status": "disabled"})
+        # a write that answered 503 and is still to be applied holds the deletion back
+        op_id = uuid.uuid4()
+        await conn.execute("INSERT INTO operations (id, tenant_id, method, path, status)"
+                           " VALUES ($1, $2, 'POST', '/Users', 'accepted')", op_id, tid)
+        status, body = await stack.admin("DELETE", f"/admin/v1/tenants/{tenant.id}")
+        assert status == 409 and body["error"] == "operations_in_flight", body
+        await conn.execute("UPDATE operations SET status = 'applied' WHERE id = $1", op_id)
         status, _ = await stack.admin("DELETE", f"/admin/v1/tenants/{tenant.id}")
         assert status == 204
 

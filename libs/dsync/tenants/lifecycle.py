@@ -176,12 +176,20 @@ async def delete_tenant(pool: asyncpg.Pool, tenant_id: UUID) -> Tenant:
     """Delete a disabled tenant and all its data in one transaction; its event stream ends
     with a `directory.deleted` event (appended to the outbox first, so it follows every
     event of the tenant). Raises TenantNotFound, or TenantConflict `tenant_active` when the
-    tenant is not disabled (disable first, so no new SCIM write is accepted meanwhile)."""
+    tenant is not disabled (disable first, so no new SCIM write is accepted meanwhile) or
+    `operations_in_flight` while a write that answered 503 is still to be applied."""
     async with pool.acquire() as conn, conn.transaction():
         tenant = await get_tenant(conn, tenant_id, lock=True)
         if tenant.status != "disabled":
             raise TenantConflict("tenant_active", f"Tenant {tenant_id} is {tenant.status};"
                                  " disable it before deleting it")
+        pending = await conn.fetchval(
+            "SELECT count(*) FROM operations WHERE tenant_id = $1 AND kind = 'scim_write'"
+            " AND status = 'accepted'", tenant_id)
+        if pending:
+            raise TenantConflict("operations_in_flight", f"{pending} SCIM write(s) of tenant"
+                                 f" {tenant_id} are accepted but not applied yet; retry in"
+                                 " a few seconds")
         last = DraftEvent(type="directory.deleted", subject=str(tenant_id),
                           data={"tenant_id": str(tenant_id), "name": tenant.name})
         await append_events(conn, tenant_id, [last], datetime.now(UTC))
