@@ -52,8 +52,11 @@ async def create_tenant(request: web.Request) -> web.Response:
                               "scim_token_id": str(token_id)}, status=201)
 
 
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", str(lifecycle.DEFAULT_PAGE))
+def _limit(request: web.Request) -> int | None:
+    """The page size; None (every tenant, as before paging existed) when not given."""
+    raw = request.query.get("limit")
+    if raw is None:
+        return None
     try:
         return int(raw)
     except ValueError:

@@ -42,6 +42,9 @@ async def test_list_pages_through_tenants_and_searches_by_name(stack: RunningSta
         "GET", f"/admin/v1/tenants?name=lifecycle-{mark}&limit=2&after={first['next_cursor']}")
     assert [t["id"] for t in second["tenants"]] == [made[2].id]
     assert second["next_cursor"] is None
+    status, unpaged = await stack.admin("GET", f"/admin/v1/tenants?name=lifecycle-{mark}")
+    assert [t["id"] for t in unpaged["tenants"]] == [t.id for t in made]  # no limit: all
+    assert unpaged["next_cursor"] is None
     # LIKE wildcards in the search are literal
     status, none = await stack.admin("GET", "/admin/v1/tenants?name=%25_%25")
     assert status == 200 and none["tenants"] == []

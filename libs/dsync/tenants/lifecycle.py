@@ -109,13 +109,14 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def list_tenants(pool: asyncpg.Pool, *, limit: int = DEFAULT_PAGE,
+async def list_tenants(pool: asyncpg.Pool, *, limit: int | None = DEFAULT_PAGE,
                        after: str | None = None, name: str | None = None,
                        status: str | None = None) -> TenantPage:
-    """Tenants in creation order, `limit` (1..MAX_PAGE) at a time after the cursor `after`;
+    """Tenants in creation order, `limit` (1..MAX_PAGE) at a time after the cursor `after`
+    (`limit=None`: every tenant after the cursor, in one answer);
     `name` keeps those whose name contains it (case-insensitive), `status` those in it.
     Raises TenantInvalid on a bad limit, cursor or status."""
-    if not 1 <= limit <= MAX_PAGE:
+    if limit is not None and not 1 <= limit <= MAX_PAGE:
         raise TenantInvalid(f"'limit' must be between 1 and {MAX_PAGE}")
     if status is not None and status not in STATUSES:
         raise TenantInvalid(f"'status' must be one of {', '.join(STATUSES)}")
@@ -131,12 +132,12 @@ async def list_tenants(pool: asyncpg.Pool, *, limit: int = DEFAULT_PAGE,
     if status:
         args.append(status)
         where.append(f"status = ${len(args)}")
-    args.append(limit + 1)
+    args.append(limit + 1 if limit is not None else None)  # LIMIT NULL: no limit
     sql = (f"SELECT {_COLUMNS} FROM tenants"
            f"{' WHERE ' + ' AND '.join(where) if where else ''}"
            f" ORDER BY created_at, id LIMIT ${len(args)}")
     rows = [_tenant(r) for r in await pool.fetch(sql, *args)]
-    more = len(rows) > limit
+    more = limit is not None and len(rows) > limit
     rows = rows[:limit]
     return TenantPage(rows, encode_cursor(rows[-1]) if more else None)
 
