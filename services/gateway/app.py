@@ -12,6 +12,7 @@ from dsync.kafka.topics import ensure_topics
 from dsync.runtime import metrics_handler
 from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
+    console,
     admin_operations,
     admin_tenants,
     scim_bulk,
@@ -28,6 +29,7 @@ from dsync_services.gateway.outcomes import OutcomeWaiter
 from dsync_services.gateway.scim_http import scim_errors_middleware
 from dsync_services.gateway.settings import GatewaySettings
 from dsync_services.gateway.tenant_auth import TenantAuthenticator
+from dsync_services.gateway.token_usage import TokenUsage
 from dsync_services.roles import api as roles_api
 from dsync_services.sessions import api as sessions_api
 
@@ -45,9 +47,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                                settings.extra.token_cache_ttl_s)
     await auth.start()
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
+    app["token_usage"] = TokenUsage(pool)
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s)
     yield
+    await app["token_usage"].stop()
     await auth.stop()
     await waiter.stop()
     await producer.stop()
@@ -74,4 +78,5 @@ def create_app(settings: GatewaySettings) -> web.Application:
     roles_api.setup(app)
     sessions_api.setup(app)
     fanout_api.setup(app)
+    console.setup(app)
     return app

@@ -47,7 +47,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             return error_response(401, "A valid SCIM bearer token is required",
                                   headers={"WWW-Authenticate": 'Bearer realm="dsync"'})
         request["tenant"] = identity
-        return await handler(request)
+        status = 500
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        else:
+            status = response.status
+        finally:
+            request.app["token_usage"].note(identity.tenant_id, identity.token_id,
+                                            request.method, path, status)
+        return response
     if path.startswith(("/admin/", "/auth/")):
         try:
             if path.startswith("/admin/"):
