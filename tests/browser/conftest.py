@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from dsync_testkit.console_browser import CHROMIUM
+from dsync_testkit.console_browser import CHROMIUM, Receiver
+from dsync_testkit.plugin import Servers, fresh_database
+from dsync_testkit.stack import RunningStack, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +42,25 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 @pytest.fixture
 async def page(context: BrowserContext) -> Page:
     return await context.new_page()
+
+
+@pytest.fixture(scope="session")
+async def stack(servers: Servers) -> AsyncIterator[RunningStack]:
+    """One stack for every browser test (they use their own tenants). Webhook retries wait
+    a long time, so a failed delivery stays `failed` until the page's Retry button."""
+    running = await start_stack(servers.bootstrap, await fresh_database(servers),
+                                DSYNC_WEBHOOK_BACKOFF_BASE_S="600",
+                                DSYNC_WEBHOOK_BACKOFF_CAP_S="600",
+                                DSYNC_WEBHOOK_TIMEOUT_S="5")
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+@pytest.fixture(scope="session")
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver()
+    await r.start()
+    yield r
+    await r.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from dsync_services.gateway.console import pages_tenants
+from dsync_services.gateway.console import pages_activity, pages_directory, pages_tenants
 from dsync_services.gateway.console.plumbing import console_middleware, public
 from dsync_services.gateway.console.settings import ConsoleSettings
 
@@ -18,7 +18,7 @@ PREFIX = "/console"
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined)
+                             autoescape=True, undefined=jinja2.ChainableUndefined)
     env.filters["when"] = lambda ts: ts.strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "—"
     return env
 
@@ -33,6 +33,8 @@ def setup(app: web.Application) -> None:
     app["console_jinja"] = _environment()
     app["console_settings"] = ConsoleSettings()
     pages_tenants.add_routes(console)
+    pages_activity.add_routes(console)
+    pages_directory.add_routes(console)
     static = public(_static)
     console.router.add_get("/static/{name}", static)
     app.router.add_get(PREFIX, _to_console)

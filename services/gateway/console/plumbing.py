@@ -9,6 +9,7 @@ nothing.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -21,8 +22,10 @@ from aiohttp import web
 from dsync.admin_http import AdminError
 from dsync_services.gateway.console import sessions
 from dsync_services.gateway.console.sessions import ConsoleSession
+from dsync_services.gateway.scim_http import DATABASE_DOWN
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger(__name__)
 PRE_COOKIE = "dsync_console_pre"
 ACCESS_KEY = "console_access"
 SECURITY_HEADERS = {
@@ -108,6 +111,13 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = exc
     except AdminError as exc:
         response = render(request, "error.html", status=exc.status, error=exc)
+    except DATABASE_DOWN:
+        response = render(request, "error.html", status=503, error=AdminError(
+            503, "unavailable", "The database is temporarily unavailable; try again shortly."))
+    except Exception:
+        log.exception("console error on %s %s", request.method, request.path)
+        response = render(request, "error.html", status=500, error=AdminError(
+            500, "internal", "Something went wrong on our side; it was logged."))
     response.headers.update(SECURITY_HEADERS)
     if request.get("console_pre_new"):
         set_cookie(request, response, PRE_COOKIE, request["console_pre"])
