@@ -8,7 +8,13 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from dsync_services.gateway.console import pages_activity, pages_directory, pages_tenants
+from dsync_services.gateway.console import (
+    pages_activity,
+    pages_directory,
+    pages_health,
+    pages_tenants,
+    pages_webhooks,
+)
 from dsync_services.gateway.console.plumbing import console_middleware, public
 from dsync_services.gateway.console.settings import ConsoleSettings
 
@@ -35,6 +41,8 @@ def setup(app: web.Application) -> None:
     pages_tenants.add_routes(console)
     pages_activity.add_routes(console)
     pages_directory.add_routes(console)
+    pages_webhooks.add_routes(console)
+    pages_health.add_routes(console)
     static = public(_static)
     console.router.add_get("/static/{name}", static)
     app.router.add_get(PREFIX, _to_console)
