@@ -37,3 +37,21 @@ def test_the_chart_stacks_minutes_by_status_and_drops_what_is_outside_the_window
     failed = [b for b in chart.bars if "failed" in b.title][0]
     assert failed.y + failed.height == tallest.y  # stacked on top of the applied part
     assert build_chart([], end).bars == []
+
+
+def test_every_documented_reason_code_has_plain_words_and_a_fix() -> None:
+    from dsync_services.gateway.console.plain_errors import explain
+
+    for code in ("uniqueness", "invalid_filter", "invalid_value", "no_target", "mutability",
+                 "version_mismatch", "not_found", "too_large", "internal"):
+        words = explain(code)
+        assert words.what and words.fix and code not in words.what
+    assert "weird_code" in explain("weird_code").what and explain(None).fix
+
+
+def test_every_idp_guide_names_the_scim_url() -> None:
+    from dsync_services.gateway.console.idp_guides import GUIDES, steps
+
+    assert set(GUIDES) == {"okta", "entra", "onelogin", "jumpcloud", "google", "generic"}
+    for g in GUIDES.values():
+        assert any("https://x.example/scim/v2" in s for s in steps(g, "https://x.example/scim/v2"))

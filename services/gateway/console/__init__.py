@@ -12,6 +12,7 @@ from dsync_services.gateway.console import (
     pages_activity,
     pages_directory,
     pages_health,
+    pages_setup,
     pages_tenants,
     pages_webhooks,
 )
@@ -43,6 +44,7 @@ def setup(app: web.Application) -> None:
     pages_directory.add_routes(console)
     pages_webhooks.add_routes(console)
     pages_health.add_routes(console)
+    pages_setup.add_routes(console)
     static = public(_static)
     console.router.add_get("/static/{name}", static)
     app.router.add_get(PREFIX, _to_console)

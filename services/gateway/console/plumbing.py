@@ -145,7 +145,7 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     if found is None or (access == "operator" and not found.operator) \
             or (access == "setup" and found.operator):
-        if request.method == "GET" and access == "operator":
+        if found is None and request.method == "GET" and access == "operator":
             raise redirect(f"{request.app.router['sign_in'].url_for()}")
         raise AdminError(403, "forbidden", "Sign in to the console to see this page.")
     return await handler(request)

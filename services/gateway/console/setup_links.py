@@ -59,10 +59,20 @@ async def use(conn: asyncpg.Connection, token: str) -> tuple[UUID, UUID]:
         " RETURNING tenant_id, id", token_hash(token))
     if row is not None:
         return row["tenant_id"], row["id"]
-    state = await conn.fetchval(f"SELECT {_STATE} FROM setup_links WHERE token_hash = $1",
-                                token_hash(token))
-    if state is None:
+    await check(conn, token)
+    raise AdminError(410, "link_used", "This setup link was already used.")  # raced
+
+
+async def check(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> UUID:
+    """The tenant of an open link, without using it. AdminError 410 when the link is used,
+    expired or revoked, 404 when there is no such link."""
+    row = await conn.fetchrow(f"SELECT tenant_id, {_STATE} AS state FROM setup_links"
+                              " WHERE token_hash = $1", token_hash(token[:200]))
+    if row is None:
         raise AdminError(404, "not_found", "This setup link does not exist.")
+    state = row["state"]
+    if state == "open":
+        return row["tenant_id"]  # type: ignore[no-any-return]
     raise AdminError(410, f"link_{state}", f"This setup link was already {state}. Ask your"
                      " dsync operator for a new one." if state != "expired" else
                      "This setup link has expired. Ask your dsync operator for a new one.")
