@@ -64,6 +64,8 @@ async def test_setup_link_flow_turns_the_connection_check_green(
             "schemas": [SCIM_USER], "userName": "dup@customer.example"})
         assert status == 409
         await admin_page.reload()
+        await expect(admin_page.locator("#connection")).to_contain_text("connected")
+        await expect(admin_page.locator("#connection")).to_contain_text("answered 409")
         await expect(admin_page.get_by_text("already exists here")).to_be_visible()
         await expect(admin_page.get_by_text("Make the IdP's username attribute unique")) \
             .to_be_visible()

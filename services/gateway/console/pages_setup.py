@@ -95,7 +95,7 @@ async def _setup_view(request: web.Request, status: int = 200, **extra: Any) -> 
     errors.sort(key=lambda o: o["received_at"], reverse=True)
     explained = [{**e, "plain": explain(e["reason_code"])} for e in errors[:8]]
     check = await _connection(request, tid)
-    green = bool(check and check["last_status"] < 400)
+    green = bool(check and check["last_status"] < 500)  # authenticated and answered
     return render(request, "setup.html", status=status, tenant=tenant, guides=GUIDES.values(),
                   idp=idp, idp_steps=steps(idp, scim_url) if idp else [], scim_url=scim_url,
                   check=check, green=green, errors=explained,
