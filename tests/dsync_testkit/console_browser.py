@@ -39,12 +39,12 @@ async def sign_in(page: Page, stack: RunningStack) -> None:
 
 
 async def reload_until(page: Page, ready: Callable[[], Awaitable[bool]],
-                       timeout: float = 60.0) -> None:
+                       within_s: float = 60.0) -> None:
     """Reload the page until `ready()` (a check of the page) is true; generous timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_s
     while not await ready():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{page.url} did not reach the expected state in {timeout}s")
+            raise TimeoutError(f"{page.url} did not reach the expected state in {within_s}s")
         await asyncio.sleep(0.3)
         await page.reload()
 
