@@ -100,3 +100,38 @@ async def test_behind_tls_the_cookie_is_secure(stack: RunningStack,
                                  allow_redirects=False,
                                  data={"csrf": csrf, "admin_token": stack.admin_token}) as r:
         assert r.status == 303 and "Secure" in r.headers["Set-Cookie"]
+
+
+async def test_group_members_page_through_by_keyset_and_search_escapes_quotes(
+        stack: RunningStack, browser_like: aiohttp.ClientSession) -> None:
+    """A group's members come 50 a page, each exactly once across the pages (the keyset
+    `after` link), and a search for a name with a quote neither fails nor matches all."""
+    tenant = await stack.new_tenant()
+    ops = [{"method": "POST", "path": "/Users", "bulkId": f"u{i}",
+            "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                     "userName": f"member{i:03d}@example.com"}} for i in range(120)]
+    ops.append({"method": "POST", "path": "/Groups", "bulkId": "g",
+                "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                         "displayName": 'Big "quoted" group',
+                         "members": [{"value": f"bulkId:u{i}"} for i in range(120)]}})
+    status, body, _ = await stack.scim(tenant, "POST", "/Bulk", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops})
+    assert status == 200, body
+    group_id = body["Operations"][-1]["location"].rsplit("/", 1)[1]
+    assert await sign_in(stack, browser_like) == 303
+    base = f"{stack.base_url}/console/tenants/{tenant.id}"
+    seen: list[str] = []
+    url: str | None = f"{base}/groups/{group_id}"
+    pages = 0
+    while url:
+        status, html, _ = await _page(browser_like, url)
+        assert status == 200
+        pages += 1
+        seen += re.findall(r"member\d{3}@example\.com", html)
+        nxt = re.search(r'href="\?after=([0-9a-f-]+)" rel="next"', html)
+        url = f"{base}/groups/{group_id}?after={nxt.group(1)}" if nxt else None
+    assert pages == 3 and len(seen) == 120 and len(set(seen)) == 120
+    status, html, _ = await _page(browser_like, f"{base}/groups?q=%22quoted%22")
+    assert status == 200 and "1 group matching" in html
+    status, html, _ = await _page(browser_like, f"{base}/users?q=%22%5C")
+    assert status == 200 and "0 users matching" in html
