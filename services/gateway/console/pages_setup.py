@@ -13,7 +13,7 @@ from dsync_services.gateway import admin_operations as ops
 from dsync_services.gateway import admin_tenants
 from dsync_services.gateway.console import sessions, setup_links
 from dsync_services.gateway.console.idp_guides import GUIDES, guide, steps
-from dsync_services.gateway.console.pages_tenants import _tenant_view, scim_base_url, tenant_id
+from dsync_services.gateway.console.pages_tenants import scim_base_url, tenant_id, tenant_view
 from dsync_services.gateway.console.plain_errors import explain
 from dsync_services.gateway.console.plumbing import (
     form_uuid,
@@ -40,7 +40,7 @@ async def create_link(request: web.Request) -> web.Response:
     _, token = await setup_links.create(
         pool(request), tid, timedelta(seconds=_settings(request).console_setup_link_ttl_s))
     url = f"{request.config_dict['settings'].base_url}{LINK_PATH}{token}"
-    return await _tenant_view(request, tid, new_link=url, status=201)
+    return await tenant_view(request, tid, new_link=url, status=201)
 
 
 async def revoke_link(request: web.Request) -> web.StreamResponse:

@@ -82,11 +82,11 @@ async def create_tenant(request: web.Request) -> web.Response:
         rows = await admin_tenants.tenants(pool(request), "", limit=500)
         return render(request, "tenants.html", status=exc.status, tenants=rows, q="",
                       message=exc.detail)
-    return await _tenant_view(request, UUID(created["id"]), new_token=created["scim_token"],
+    return await tenant_view(request, UUID(created["id"]), new_token=created["scim_token"],
                               status=201)
 
 
-async def _tenant_view(request: web.Request, tid: UUID, status: int = 200,
+async def tenant_view(request: web.Request, tid: UUID, status: int = 200,
                        **extra: Any) -> web.Response:
     tenant = await admin_tenants.tenant(pool(request), tid)
     tokens = await admin_tenants.token_rows(pool(request), tid)
@@ -96,13 +96,13 @@ async def _tenant_view(request: web.Request, tid: UUID, status: int = 200,
 
 
 async def tenant_page(request: web.Request) -> web.Response:
-    return await _tenant_view(request, tenant_id(request))
+    return await tenant_view(request, tenant_id(request))
 
 
 async def create_token(request: web.Request) -> web.Response:
     tid = tenant_id(request)
     created = await admin_tenants.add_token(pool(request), tid)
-    return await _tenant_view(request, tid, new_token=created["scim_token"], status=201)
+    return await tenant_view(request, tid, new_token=created["scim_token"], status=201)
 
 
 async def revoke_token(request: web.Request) -> web.StreamResponse:
