@@ -55,3 +55,15 @@ def test_every_idp_guide_names_the_scim_url() -> None:
     assert set(GUIDES) == {"okta", "entra", "onelogin", "jumpcloud", "google", "generic"}
     for g in GUIDES.values():
         assert any("https://x.example/scim/v2" in s for s in steps(g, "https://x.example/scim/v2"))
+
+
+def test_csrf_tokens_belong_to_their_session_and_search_filters_escape() -> None:
+    from dsync_services.gateway.console.pages_directory import search_filter
+    from dsync_services.gateway.console.sessions import ConsoleSession, csrf_ok
+
+    mine, other = ConsoleSession("cookie-a", None, None), ConsoleSession("cookie-b", None, None)
+    assert csrf_ok(mine, mine.csrf) and not csrf_ok(mine, other.csrf)
+    assert not csrf_ok(mine, None) and not csrf_ok(mine, "")
+    assert search_filter("User", "") is None
+    quoted = '"a\\"b\\\\"'
+    assert search_filter("Group", 'a"b\\') == f"displayName co {quoted} or externalId eq {quoted}"
