@@ -48,6 +48,10 @@ async def test_map_a_group_to_a_role_and_see_the_users_roles_change(
     await shot(page, "user")
     _, answer = await stack.admin("POST", "/auth/v1/introspect", {"token": session["token"]})
     assert answer == {"active": False}
+    # the user's own activity: its creation
+    await page.get_by_role("link", name="Activity of this user").click()
+    await expect(page.locator("tbody tr")).to_have_count(1)
+    await expect(page.locator("tbody tr")).to_contain_text("POST")
     # removing the mapping takes the roles away
     await page.goto(f"{base}/groups/{group['id']}")
     await page.get_by_label("Roles members of this group hold").fill("")

@@ -19,7 +19,8 @@ from dsync_services.gateway.console.masking import mask_secrets
 from dsync_services.gateway.console.pages_tenants import tenant_id
 from dsync_services.gateway.console.plumbing import form_uuid, pool, redirect, render
 
-FILTERS = ("status", "reason_code", "resource_type", "kind", "since", "until", "limit")
+FILTERS = ("status", "reason_code", "resource_type", "resource_id", "kind", "since", "until",
+           "limit")
 BULK_LIMIT = 1000
 
 
