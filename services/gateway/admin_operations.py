@@ -41,9 +41,9 @@ class OperationFilter:
     until: datetime | None = None
     limit: int = 100
 
-    def where(self, tenant_id: UUID) -> tuple[str, list[Any]]:
+    def where(self, tenant_id: UUID) -> tuple[str, list[object]]:
         """The SQL condition and its parameters ($1 is the tenant)."""
-        where, params = ["tenant_id = $1"], [tenant_id]
+        where, params = ["tenant_id = $1"], list[object]([tenant_id])
         for column, value, op in (("status", self.status, "="),
                                   ("reason_code", self.reason_code, "="),
                                   ("kind", self.kind, "="),

@@ -6,7 +6,7 @@ import logging
 from aiohttp import web
 
 from dsync.logs import setup_logging
-from dsync.runtime import stop_event_on_signals
+from dsync.process import stop_event_on_signals
 from dsync_services.gateway.app import create_app
 from dsync_services.gateway.settings import GatewaySettings
 
