@@ -123,7 +123,7 @@ async def redeliver_event(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID,
     await endpoint(pool, tenant_id, webhook_id)
     if not await store.deliveries(pool, webhook_id, status=None, event_id=event_id, limit=1):
         raise AdminError(404, "not_found", f"No delivery of event {event_id} here")
-    return await store.redeliver(pool, webhook_id, event_id=event_id)  # type: ignore[no-any-return]
+    return await store.redeliver(pool, webhook_id, event_id=event_id)
 
 
 async def redeliver_range(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID,
@@ -133,7 +133,7 @@ async def redeliver_range(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID,
     await endpoint(pool, tenant_id, webhook_id)
     if until < since:
         raise AdminError(400, "invalid_value", "'to' must not be before 'from'")
-    return await store.redeliver(pool, webhook_id, since=since, until=until)  # type: ignore[no-any-return]
+    return await store.redeliver(pool, webhook_id, since=since, until=until)
 
 
 def _secret(body: dict[str, Any]) -> tuple[str, bool]:

@@ -129,7 +129,7 @@ async def per_minute(pool: asyncpg.Pool, tenant_id: UUID,
     return [(r["minute"], r["status"], r["n"]) for r in rows]
 
 
-async def retry(app: Mapping[str, Any], tenant_id: UUID, op_id: UUID) -> dict[str, Any]:
+async def retry(app: Mapping[Any, Any], tenant_id: UUID, op_id: UUID) -> dict[str, Any]:
     """Queue a failed, retryable operation again; `{"id", "status": "accepted", "kind"}`.
     AdminError 404 unknown, 409 not retryable."""
     pool = app["pool"]

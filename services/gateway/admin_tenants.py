@@ -76,7 +76,7 @@ async def add_token(pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, str]:
     return {"id": str(token_id), "scim_token": token}
 
 
-async def revoke_scim_token(app: Mapping[str, Any], tenant_id: uuid.UUID,
+async def revoke_scim_token(app: Mapping[Any, Any], tenant_id: uuid.UUID,
                             token_id: uuid.UUID) -> None:
     """Revoke a token (idempotent); every gateway forgets it before this returns here.
     AdminError 404 for an unknown tenant or token."""
@@ -93,7 +93,7 @@ async def revoke_scim_token(app: Mapping[str, Any], tenant_id: uuid.UUID,
 
 async def token_rows(pool: asyncpg.Pool, tenant_id: uuid.UUID) -> list[asyncpg.Record]:
     """A tenant's tokens (never their values), newest first, with their last use if any."""
-    return await pool.fetch(  # type: ignore[no-any-return]
+    return await pool.fetch(
         "SELECT t.id, t.created_at, t.revoked_at, u.last_used_at, u.last_status"
         " FROM scim_tokens t LEFT JOIN scim_token_usage u ON u.token_id = t.id"
         " WHERE t.tenant_id = $1 ORDER BY t.created_at DESC, t.id", tenant_id)

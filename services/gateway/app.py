@@ -12,9 +12,9 @@ from dsync.kafka.topics import ensure_topics
 from dsync.process import metrics_handler
 from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
-    console,
     admin_operations,
     admin_tenants,
+    console,
     scim_bulk,
     scim_discovery,
     scim_groups,

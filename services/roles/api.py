@@ -67,7 +67,7 @@ def parse_roles(value: object) -> list[str]:
     return _roles({"roles": value})
 
 
-async def change_mapping(app: Mapping[str, Any], tenant_id: UUID, group_id: UUID,
+async def change_mapping(app: Mapping[Any, Any], tenant_id: UUID, group_id: UUID,
                          roles: list[str] | None, method: str, path: str) -> tuple[UUID, str]:
     """Store (roles) or delete (None) a group's mapping and wait (at most
     `DSYNC_MAPPING_WAIT_S`) for its recomputation: (operation id, "applied" | "pending").

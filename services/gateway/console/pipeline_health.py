@@ -86,4 +86,4 @@ async def database_figures(pool: asyncpg.Pool) -> dict[str, Any]:
         "SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS oldest_s"
         " FROM outbox WHERE published_at IS NULL")
     kinds = [dict(r) for r in await pool.fetch(_LEDGER)]
-    return {"outbox": dict(outbox), "kinds": kinds}
+    return {"outbox": dict(outbox) if outbox else {"n": 0, "oldest_s": None}, "kinds": kinds}
