@@ -16,10 +16,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
+# The console's browser tests need Debian's Chromium; install it when missing, fail loudly
+# when that is impossible (never skipped).
+CHROMIUM := /usr/lib/chromium/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "make test: Chromium missing at $@ and no apt-get; install the 'chromium' package" >&2; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	@test -x $@ || { echo "make test: Chromium still missing at $@ after apt-get" >&2; exit 1; }
+
 run: $(STAMP) ## start the whole stack in the foreground (embedded PostgreSQL + broker unless configured)
 	$(BIN)/python -m dsync_services.stack
 
-test: $(STAMP) ## create .venv, install, run the whole test suite (what CI runs)
+test: $(STAMP) $(CHROMIUM) ## create .venv, install (and Chromium), run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP) ## only the pure unit tests (seconds)

@@ -14,6 +14,7 @@ from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
     admin_operations,
     admin_tenants,
+    console,
     openapi,
     request_ids,
     scim_bulk,
@@ -31,6 +32,7 @@ from dsync_services.gateway.request_ids import request_id_middleware
 from dsync_services.gateway.scim_http import scim_errors_middleware
 from dsync_services.gateway.settings import GatewaySettings
 from dsync_services.gateway.tenant_auth import TenantAuthenticator
+from dsync_services.gateway.token_usage import TokenUsage
 from dsync_services.roles import api as roles_api
 from dsync_services.sessions import api as sessions_api
 
@@ -48,9 +50,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                                settings.extra.token_cache_ttl_s)
     await auth.start()
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
+    app["token_usage"] = TokenUsage(pool)
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s)
     yield
+    await app["token_usage"].stop()
     await auth.stop()
     await waiter.stop()
     await producer.stop()
@@ -79,4 +83,5 @@ def create_app(settings: GatewaySettings) -> web.Application:
     roles_api.setup(app)
     sessions_api.setup(app)
     fanout_api.setup(app)
+    console.setup(app)
     return app

@@ -100,7 +100,8 @@ def main() -> int:
     healthy = _wait_healthy(f"http://{host}:{port}/healthz", 120, supervisor)
     if healthy:
         say("healthy")
-        print(f"\n  SCIM base URL : http://{host}:{port}/scim/v2\n"
+        print(f"\n  Console       : http://{host}:{port}/console/ (sign in with the admin token)\n"
+              f"  SCIM base URL : http://{host}:{port}/scim/v2\n"
               f"  Admin API     : http://{host}:{port}/admin/v1\n"
               f"  Admin token   : {env['DSYNC_ADMIN_TOKEN']}\n"
               f"  Metrics       : http://{host}:{port}/metrics (gateway), ports "
