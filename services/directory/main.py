@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from dsync.pipeline import channels
-from dsync.pipeline.consumer import PipelineConsumer
+from dsync.pipeline.consumer import PipelineConsumer, consumer_checks, consumer_details
 from dsync.pipeline.relay import OutboxRelay, RelayMetrics
 from dsync.service_runtime import service_runtime
 from dsync_services.directory.command_consumer import CommandHandler
@@ -19,8 +19,8 @@ GROUP_ID = "dsync-directory"
 async def main() -> None:
     metrics = DirectoryMetrics()
     consumer: PipelineConsumer | None = None
-    async with service_runtime("directory", metrics.registry,
-                               lambda: consumer is not None and consumer.assigned) as rt:
+    async with service_runtime("directory", metrics.registry, lambda: consumer_checks(consumer),
+                               lambda: consumer_details(consumer)) as rt:
         settings = DirectorySettings()
         handler = CommandHandler(rt.pool, rt.producer, rt.kafka.commands_dlq_topic, metrics,
                                  max_batch=settings.directory_max_batch,

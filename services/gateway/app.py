@@ -7,6 +7,7 @@ from aiohttp import web
 
 from dsync.db.migrate import migrate_dsn
 from dsync.db.pool import create_pool
+from dsync.health import add_probe_routes
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
 from dsync.runtime import metrics_handler
@@ -21,7 +22,7 @@ from dsync_services.gateway import (
     scim_users,
 )
 from dsync_services.gateway.command_bus import CommandBus
-from dsync_services.gateway.health import healthz
+from dsync_services.gateway.health import healthz, ready_checks
 from dsync_services.gateway.metrics import GatewayMetrics
 from dsync_services.gateway.middlewares import SCIM_PREFIX, auth_middleware, metrics_middleware
 from dsync_services.gateway.outcomes import OutcomeWaiter
@@ -63,6 +64,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app["metrics"] = metrics
     app.cleanup_ctx.append(_resources)
     app.router.add_get("/healthz", healthz)
+    add_probe_routes(app, lambda: ready_checks(app))
     app.router.add_get("/metrics", metrics_handler(metrics.registry))
     admin_tenants.add_routes(app)
     admin_operations.add_routes(app)

@@ -14,6 +14,11 @@ class GatewayExtra(_Frozen):
     public_base_url: str = ""
     """Base URL printed in `meta.location`; defaults to http://HOST:PORT."""
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    shutdown_delay_s: float = Field(0.0, ge=0, le=300)
+    """On SIGTERM, /readyz answers 503 this long while requests are still served, so load
+    balancers stop sending new ones (Kubernetes: a few seconds)."""
+    shutdown_timeout_s: float = Field(15.0, ge=0, le=600)
+    """Then the listener closes and in-flight requests get this long to finish."""
 
 
 class GatewaySettings:

@@ -100,6 +100,8 @@ class PipelineConsumer:
         self._past_end: dict[TopicPartition, float] = {}
         self._rewind_checked_at = float("-inf")
         self.consumer = self._new_consumer()
+        self.running = False
+        """True while the consume loop runs (joined, or joining, its group): readiness."""
         if listener is not None and wake_channel is not None:
             listener.subscribe(wake_channel, lambda _payload: self._wake.set())
 
@@ -133,6 +135,7 @@ class PipelineConsumer:
         self._commit_failures = 0
         self.consumer.subscribe([self.topic], listener=self.assignment)
         await self.consumer.start()
+        self.running = True
         watchdog = asyncio.create_task(self._watch_topic(stop))
         try:
             while not stop.is_set():
@@ -165,6 +168,7 @@ class PipelineConsumer:
                 if self._commit_failures >= 3:
                     raise BrokerReset("offset commits keep failing")
         finally:
+            self.running = False
             watchdog.cancel()
             try:
                 await self.consumer.stop()
@@ -295,6 +299,20 @@ class PipelineConsumer:
             await self.pool.execute(
                 "DELETE FROM service_heartbeats WHERE service = $1 AND instance = $2",
                 self.service, self.instance)
+
+
+def consumer_checks(consumer: PipelineConsumer | None) -> dict[str, str]:
+    """Readiness of a consumer service: its consume loop runs. A replica that holds no
+    partition (more replicas than partitions) is still ready: it takes over on a rebalance."""
+    running = consumer is not None and consumer.running
+    return {"consumer": "ok" if running else "not started"}
+
+
+def consumer_details(consumer: PipelineConsumer | None) -> dict[str, object]:
+    """What /healthz shows beside readiness: the partitions this instance holds."""
+    parts = [] if consumer is None else sorted(tp.partition for tp in
+                                               consumer.assignment.partitions)
+    return {"partitions": parts}
 
 
 async def _ensure_topics_retrying(settings: KafkaSettings, stop: asyncio.Event) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import CollectorRegistry, Counter
 
 from dsync.pipeline import channels
-from dsync.pipeline.consumer import PipelineConsumer
+from dsync.pipeline.consumer import PipelineConsumer, consumer_checks, consumer_details
 from dsync.pipeline.tracked import EventEffects, TrackedEvents
 from dsync.service_runtime import ServiceRuntime, service_runtime
 
@@ -24,8 +24,8 @@ async def run_event_service(name: str, registry: CollectorRegistry,
                       "Events of dsync.events this service ignored without any I/O",
                       registry=registry)
     consumer: PipelineConsumer | None = None
-    async with service_runtime(name, registry,
-                               lambda: consumer is not None and consumer.assigned) as rt:
+    async with service_runtime(name, registry, lambda: consumer_checks(consumer),
+                               lambda: consumer_details(consumer)) as rt:
         handler = TrackedEvents(pool=rt.pool, name=name, effects=make_effects(rt),
                                 producer=rt.producer, dlq_topic=rt.kafka.events_dlq_topic,
                                 on_skipped=skipped.inc)
