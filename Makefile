@@ -13,7 +13,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,test]'
 	touch $(STAMP)
 
 run: $(STAMP) ## start the whole stack in the foreground (embedded PostgreSQL + broker unless configured)
