@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+PROMTOOL_STAMP := $(VENV)/.promtool-stamp
 export XDG_RUNTIME_DIR ?= /tmp
 
 .DEFAULT_GOAL := help
@@ -16,10 +17,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,test]'
 	touch $(STAMP)
 
+# promtool (Debian package `prometheus`) checks deploy/prometheus/ in the tests; best effort.
+$(PROMTOOL_STAMP): $(STAMP)
+	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends prometheus; } >/dev/null 2>&1 \
+		|| echo "promtool could not be installed: the alert-rule check is skipped"
+	touch $(PROMTOOL_STAMP)
+
 run: $(STAMP) ## start the whole stack in the foreground (embedded PostgreSQL + broker unless configured)
 	$(BIN)/python -m dsync_services.stack
 
-test: $(STAMP) ## create .venv, install, run the whole test suite (what CI runs)
+test: $(STAMP) $(PROMTOOL_STAMP) ## create .venv, install, run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP) ## only the pure unit tests (seconds)

@@ -138,5 +138,8 @@ class ServiceSettings(_Frozen):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(0, ge=0, le=65535)
     """Port of the service's own /metrics and /healthz endpoint; 0 picks a free one."""
+    metrics_sample_s: float = Field(15.0, gt=0, le=3600)
+    """How often gauges read from the database and the broker are sampled (outbox backlog,
+    failing operations, DLQ records, webhook deliveries)."""
     run_dir: str = ".dsync/run"
     log_level: str = "INFO"

@@ -86,6 +86,13 @@ async def test_every_service_answers_livez_readyz_and_healthz(probe_stack: Runni
                                                           "checks": {"consumer": "ok"}})
         status, own = await _get(http, f"{ops}/healthz")
         assert status == 200 and own["partitions"] == list(range(4))
+        async with http.get(f"{ops}/metrics") as r:
+            exported = await r.text()
+        assert f'dsync_consumer_lag{{group="dsync-{service}",service="{service}"' in exported
+    async with http.get(f"{_ops_url(probe_stack, 'fanout')}/metrics") as r:
+        assert 'dsync_webhook_deliveries{status="dead"} 0.0' in await r.text()
+    async with http.get(f"{_ops_url(probe_stack, 'directory')}/metrics") as r:
+        assert "dsync_outbox_oldest_unpublished_seconds" in await r.text()
 
 
 async def test_a_stopped_consumer_fails_healthz_but_not_the_gateways_readiness(

@@ -8,7 +8,12 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import CollectorRegistry, Counter
 
 from dsync.pipeline import channels
-from dsync.pipeline.consumer import PipelineConsumer, consumer_checks, consumer_details
+from dsync.pipeline.consumer import (
+    PipelineConsumer,
+    consumer_checks,
+    consumer_details,
+    export_lag,
+)
 from dsync.pipeline.tracked import EventEffects, TrackedEvents
 from dsync.service_runtime import ServiceRuntime, service_runtime
 
@@ -35,4 +40,5 @@ async def run_event_service(name: str, registry: CollectorRegistry,
             wake_channel=channels.EVENTS_WAKE,
             fetch_max_wait_ms=rt.kafka.kafka_events_fetch_max_wait_ms, notified=True,
             linger_ms=rt.kafka.kafka_events_linger_ms)
+        export_lag(consumer, registry)
         await asyncio.gather(consumer.run(rt.stop), *(task(rt) for task in extra_tasks))

@@ -63,7 +63,7 @@ class RelayMetrics:
         self.published = Counter("dsync_outbox_events_published_total",
                                  "Events published from the outbox", registry=self.registry)
         self.backlog = Gauge("dsync_outbox_backlog",
-                             "Unpublished outbox events seen at the last relay pass",
+                             "Unpublished outbox events (sampled every DSYNC_METRICS_SAMPLE_S)",
                              registry=self.registry)
         self.resets = Counter("dsync_outbox_broker_resets_total",
                               "Broker resets detected (every retained event republished)",
@@ -145,7 +145,6 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish up to BATCH unpublished events in outbox order; mark them published."""
         rows = await self.pool.fetch(_PENDING, BATCH)
-        self.metrics.backlog.set(len(rows))
         if not rows:
             return 0
         futures = [await self.producer.send(self.topic, r["event"].encode(),
@@ -161,7 +160,6 @@ class OutboxRelay:
                 return BATCH
         await self.pool.execute(_MARK_AND_WAKE, [r["id"] for r in rows])
         self.metrics.published.inc(len(rows))
-        self.metrics.backlog.set(0)
         return len(rows)
 
     async def _fence_due_and_went_back(self) -> bool:
