@@ -12,13 +12,13 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml constraints.txt README.md ./
 COPY libs ./libs
 COPY services ./services
-RUN pip wheel --wheel-dir /wheels -c constraints.txt .
+RUN pip wheel --wheel-dir /wheels -c constraints.txt ".[otel]"
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DSYNC_HTTP_HOST=0.0.0.0 DSYNC_METRICS_HOST=0.0.0.0
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels dsync \
+RUN pip install --no-cache-dir --no-index --find-links /wheels "dsync[otel]" \
     && rm -rf /wheels \
     && groupadd --system --gid 10001 dsync \
     && useradd --system --uid 10001 --gid 10001 --no-create-home dsync

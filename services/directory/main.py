@@ -14,6 +14,7 @@ from dsync.pipeline.consumer import (
 from dsync.pipeline.relay import OutboxRelay, RelayMetrics
 from dsync.sampling import sample_periodically
 from dsync.service_runtime import service_runtime
+from dsync.tracing import setup_tracing
 from dsync_services.directory.command_consumer import CommandHandler
 from dsync_services.directory.gauges import DirectoryGauges, DirectorySampler
 from dsync_services.directory.housekeeping import run_housekeeping
@@ -29,9 +30,11 @@ async def main() -> None:
     async with service_runtime("directory", metrics.registry, lambda: consumer_checks(consumer),
                                lambda: consumer_details(consumer)) as rt:
         settings = DirectorySettings()
+        tracing = setup_tracing("directory")
         handler = CommandHandler(rt.pool, rt.producer, rt.kafka.commands_dlq_topic, metrics,
                                  max_batch=settings.directory_max_batch,
-                                 dlq_max_consecutive=settings.dlq_max_consecutive)
+                                 dlq_max_consecutive=settings.dlq_max_consecutive,
+                                 tracing=tracing)
         consumer = PipelineConsumer(rt.kafka, topic=rt.kafka.commands_topic, group_id=GROUP_ID,
                                     service="directory", handler=handler, pool=rt.pool,
                                     listener=rt.listener, wake_channel=channels.COMMANDS_WAKE,
@@ -49,3 +52,4 @@ async def main() -> None:
                                                      sampler.sample, "directory gauges"))
         finally:
             await sampler.close()
+            tracing.shutdown()

@@ -11,6 +11,7 @@ from dsync.health import add_probe_routes
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
 from dsync.runtime import metrics_handler
+from dsync.tracing import setup_tracing
 from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
     admin_operations,
@@ -48,8 +49,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s,
-                            outcome_seconds=app["metrics"].write_outcome)
+                            outcome_seconds=app["metrics"].write_outcome,
+                            tracing=app["tracing"])
     yield
+    app["tracing"].shutdown()
     await auth.stop()
     await waiter.stop()
     await producer.stop()
@@ -63,6 +66,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app["settings"] = settings
     metrics = GatewayMetrics()
     app["metrics"] = metrics
+    app["tracing"] = setup_tracing("gateway")
     app.cleanup_ctx.append(_resources)
     app.router.add_get("/healthz", healthz)
     add_probe_routes(app, lambda: ready_checks(app))

@@ -32,6 +32,7 @@ from dsync.messages.answers import WriteAnswer
 from dsync.messages.commands import Command, encode_command
 from dsync.pipeline import channels
 from dsync.pipeline.idle import Waker
+from dsync.tracing import Tracing
 from dsync_services.gateway.outcomes import OutcomeWaiter
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,10 @@ class BrokerUnavailable(Exception):  # noqa: N818
 class CommandBus:
     def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, waiter: OutcomeWaiter,
                  topic: str, timeout_s: float, idle_after_s: float,
-                 outcome_seconds: Histogram | None = None) -> None:
+                 outcome_seconds: Histogram | None = None,
+                 tracing: Tracing | None = None) -> None:
         self.pool = pool
+        self.tracing = tracing or Tracing()
         self.outcome_seconds = outcome_seconds
         """`dsync_gateway_write_outcome_seconds{outcome}`: publish to outcome (or give-up)."""
         self.producer = producer
@@ -106,8 +109,12 @@ class CommandBus:
         return WriteAnswer.model_validate(carried)
 
     async def _send(self, command: Command, payload: bytes) -> None:
-        await self.producer.send_and_wait(self.topic, payload,
-                                          key=str(command.tenant_id).encode())
+        with self.tracing.span("dsync.command publish", kind="PRODUCER",
+                               attributes={"messaging.destination.name": self.topic,
+                                           "dsync.operation_id": str(command.command_id)}):
+            await self.producer.send_and_wait(self.topic, payload,
+                                              key=str(command.tenant_id).encode(),
+                                              headers=self.tracing.headers() or None)
 
     async def _record(self, command: Command, payload: bytes, method: str, path: str,
                       resource_type: str, *, failed: bool) -> None:
