@@ -18,12 +18,13 @@ def tls_context(settings: KafkaSettings) -> ssl.SSLContext | None:
     Raises OSError / ssl.SSLError when a named file is missing or unreadable."""
     if not settings.kafka_security_protocol.endswith("SSL"):
         return None
-    return create_ssl_context(
+    context: ssl.SSLContext = create_ssl_context(
         cafile=settings.kafka_ssl_cafile or None,
         certfile=settings.kafka_ssl_certfile or None,
         keyfile=settings.kafka_ssl_keyfile or None,
         password=settings.kafka_ssl_key_password.get_secret_value() or None,
     )
+    return context
 
 
 def connection_kwargs(settings: KafkaSettings) -> dict[str, Any]:
