@@ -15,6 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dsync-dashboard.json"
 RULES = ROOT / "deploy" / "prometheus" / "dsync-alerts.yml"
+RULE_TESTS = ROOT / "deploy" / "prometheus" / "dsync-alerts.test.yml"
 METRIC = re.compile(r"\bdsync_[a-z0-9_]+")
 REGISTERED = re.compile(r"\b(?:Counter|Gauge|Histogram|Summary)\(\s*\"(dsync_[a-z0-9_]+)\"")
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
@@ -78,13 +79,35 @@ def test_alert_rules_cover_the_failure_modes() -> None:
                      "DsyncGateway5xxRate", "DsyncOutboxOffsetRegression"}
 
 
-def test_promtool_accepts_the_rules() -> None:
+def _promtool() -> str:
     promtool = shutil.which("promtool")
     if promtool is None:
         if os.environ.get("CI"):
             pytest.fail("promtool missing in CI: `make test` installs Debian's prometheus")
         pytest.skip("promtool not installed (Debian package prometheus)")
-    result = subprocess.run([promtool, "check", "rules", str(RULES)],  # noqa: S603
+    return promtool
+
+
+def test_promtool_accepts_the_rules() -> None:
+    result = subprocess.run([_promtool(), "check", "rules", str(RULES)],  # noqa: S603
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+
+
+def test_alerts_fire_on_the_failures_they_describe(tmp_path: Path) -> None:
+    """`promtool test rules`: when and with which labels each alert fires."""
+    rules = yaml.safe_load(RULES.read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    (tmp_path / RULES.name).write_text(yaml.safe_dump(rules))
+    shutil.copy(RULE_TESTS, tmp_path / RULE_TESTS.name)
+    tested = {t["alertname"] for case in yaml.safe_load(RULE_TESTS.read_text())["tests"]
+              for t in case["alert_rule_test"]}
+    assert tested >= {"DsyncConsumerLagGrowing", "DsyncOutboxStuck",
+                      "DsyncDeadLetterQueueNotEmpty", "DsyncDeprovisioningLagHigh",
+                      "DsyncGateway5xxRate", "DsyncOutboxOffsetRegression"}
+    result = subprocess.run([_promtool(), "test", "rules", RULE_TESTS.name],  # noqa: S603
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
