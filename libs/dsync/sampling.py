@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from dsync.runtime import sleep_or_stop
+from dsync.process import sleep_or_stop
 
 log = logging.getLogger(__name__)
 

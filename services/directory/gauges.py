@@ -63,6 +63,7 @@ class DirectorySampler:
 
     async def sample(self) -> None:
         row = await self.pool.fetchrow(OUTBOX_SQL)
+        assert row is not None  # an aggregate without GROUP BY returns one row
         self.gauges.set_outbox(row["backlog"], row["oldest"])
         rows = await self.pool.fetch(FAILING_SQL)
         self.gauges.set_failing([(r["status"], r["reason_code"], r["n"]) for r in rows])

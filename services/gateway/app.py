@@ -10,7 +10,7 @@ from dsync.db.pool import create_pool
 from dsync.health import add_probe_routes
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
-from dsync.runtime import metrics_handler
+from dsync.process import metrics_handler
 from dsync.tracing import setup_tracing
 from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (

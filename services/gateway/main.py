@@ -13,7 +13,7 @@ from aiohttp import web
 
 from dsync.health import LIFECYCLE
 from dsync.logs import setup_logging
-from dsync.runtime import stop_event_on_signals
+from dsync.process import stop_event_on_signals
 from dsync_services.gateway.app import create_app
 from dsync_services.gateway.settings import GatewaySettings
 

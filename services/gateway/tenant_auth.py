@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.db.pool import connect
 from dsync.pipeline import channels
 from dsync.tokens import same_hash, token_hash
@@ -49,13 +50,13 @@ class TenantAuthenticator:
             conn.add_termination_listener(lambda _c: self._lost(conn))
             self._listener = conn
 
-    def _lost(self, conn: asyncpg.Connection) -> None:
+    def _lost(self, conn: DbConnection) -> None:
         self._cache.clear()
         if self._listener is conn:
             self._listener = None
 
-    def _on_revoke(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        self.forget_token(payload)
+    def _on_revoke(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        self.forget_token(str(payload))
 
     def forget_token(self, token_id: object) -> None:
         """Drop a revoked token from the cache (called locally and on NOTIFY)."""

@@ -14,7 +14,7 @@ from dsync.pipeline.consumer import (
     consumer_details,
     export_lag,
 )
-from dsync.pipeline.tracked import EventEffects, TrackedEvents
+from dsync.pipeline.event_effects import EventEffects, TrackedEvents
 from dsync.service_runtime import ServiceRuntime, service_runtime
 
 Extra = Callable[[ServiceRuntime], Awaitable[None]]

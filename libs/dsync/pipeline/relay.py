@@ -33,12 +33,13 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from dsync.db import DbConnection
 from dsync.db.pool import connect
 from dsync.kafka.topics import ensure_topics
 from dsync.pipeline import channels
 from dsync.pipeline.backoff import Backoff
 from dsync.pipeline.listener import NotifyListener
-from dsync.runtime import sleep_or_stop, wait_either
+from dsync.process import sleep_or_stop, wait_either
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await conn.close()
 
-    async def _acquire(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
+    async def _acquire(self, conn: DbConnection, stop: asyncio.Event) -> bool:
         """Block in PostgreSQL until the leader lock is ours; False when stopping."""
         lock = asyncio.ensure_future(conn.execute("SELECT pg_advisory_lock($1)", LEADER_LOCK))
         stopping = asyncio.ensure_future(stop.wait())
