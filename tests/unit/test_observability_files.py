@@ -19,8 +19,9 @@ RULE_TESTS = ROOT / "deploy" / "prometheus" / "dsync-alerts.test.yml"
 METRIC = re.compile(r"\bdsync_[a-z0-9_]+")
 REGISTERED = re.compile(r"\b(?:Counter|Gauge|Histogram|Summary)\(\s*\"(dsync_[a-z0-9_]+)\"")
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
-NOT_YET_EXPORTED = {"dsync_rate_limited_total"}
-"""Used by the dashboard, exported by another branch's rate limiting (429 by tenant tier)."""
+NOT_YET_EXPORTED = {"dsync_gateway_throttled_total"}
+"""Used by the dashboard (429s by tenant tier), exported by the rate-limiting work
+(`dsync_gateway_throttled_total{reason, tier}`); drop it from here once that is merged."""
 
 
 def exported_metrics() -> set[str]:
