@@ -12,6 +12,7 @@ from dsync.kafka.topics import ensure_topics
 from dsync.runtime import metrics_handler
 from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
+    admin_limits,
     admin_operations,
     admin_tenants,
     scim_bulk,
@@ -23,11 +24,18 @@ from dsync_services.gateway import (
 from dsync_services.gateway.command_bus import CommandBus
 from dsync_services.gateway.health import healthz
 from dsync_services.gateway.metrics import GatewayMetrics
-from dsync_services.gateway.middlewares import SCIM_PREFIX, auth_middleware, metrics_middleware
+from dsync_services.gateway.middlewares import (
+    SCIM_PREFIX,
+    auth_middleware,
+    metrics_middleware,
+    throttle_middleware,
+)
 from dsync_services.gateway.outcomes import OutcomeWaiter
 from dsync_services.gateway.scim_http import scim_errors_middleware
 from dsync_services.gateway.settings import GatewaySettings
 from dsync_services.gateway.tenant_auth import TenantAuthenticator
+from dsync_services.gateway.tenant_limits import LimitsCache, LimitSettings
+from dsync_services.gateway.throttle import Throttle
 from dsync_services.roles import api as roles_api
 from dsync_services.sessions import api as sessions_api
 
@@ -45,6 +53,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                                settings.extra.token_cache_ttl_s)
     await auth.start()
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
+    app["limits"] = LimitsCache(pool, app["limit_settings"])
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s)
     yield
@@ -56,9 +65,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: GatewaySettings) -> web.Application:
     app = web.Application(middlewares=[metrics_middleware, auth_middleware,
-                                       scim_errors_middleware],
+                                       throttle_middleware, scim_errors_middleware],
                           client_max_size=settings.extra.max_body_bytes)
     app["settings"] = settings
+    app["limit_settings"] = LimitSettings()
+    app["throttle"] = Throttle()
     metrics = GatewayMetrics()
     app["metrics"] = metrics
     app.cleanup_ctx.append(_resources)
@@ -66,6 +77,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/metrics", metrics_handler(metrics.registry))
     admin_tenants.add_routes(app)
     admin_operations.add_routes(app)
+    admin_limits.add_routes(app)
     scim_users.add_routes(app, SCIM_PREFIX)
     scim_groups.add_routes(app, SCIM_PREFIX)
     scim_queries.add_routes(app, SCIM_PREFIX)

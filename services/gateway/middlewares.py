@@ -1,4 +1,5 @@
-"""Request middlewares: metrics, SCIM tenant authentication, admin authentication."""
+"""Request middlewares: metrics, SCIM tenant authentication, admin authentication,
+per-tenant throttling."""
 from __future__ import annotations
 
 import time
@@ -61,3 +62,26 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             return admin_error_response(AdminError(
                 503, "unavailable", "The database is temporarily unavailable; retry later"))
     return await handler(request)
+
+
+@web.middleware
+async def throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Per-tenant rate limit and concurrency cap on SCIM requests: 429 + `Retry-After`."""
+    identity = request.get("tenant")
+    if identity is None:
+        return await handler(request)
+    limits = await request.app["limits"].get(identity.tenant_id)
+    throttle = request.app["throttle"]
+    refusal = throttle.admit(identity.tenant_id, time.monotonic(), limits.rate_per_s,
+                             limits.burst, limits.max_concurrency)
+    if refusal is not None:
+        request.app["metrics"].throttled.labels(refusal.reason, limits.tier).inc()
+        what = ("request rate" if refusal.reason == "rate"
+                else "number of concurrent requests")
+        return error_response(429, f"Too many requests: this tenant's {what} limit is "
+                              "reached; retry after the Retry-After delay",
+                              headers={"Retry-After": str(refusal.retry_after_s)})
+    try:
+        return await handler(request)
+    finally:
+        throttle.release(identity.tenant_id)

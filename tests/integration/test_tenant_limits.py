@@ -1,0 +1,103 @@
+"""Per-tenant rate limit and concurrency cap (429 + Retry-After), overridden through the
+admin API, counted in /metrics; other tenants are not affected."""
+from __future__ import annotations
+
+import asyncio
+import re
+
+import asyncpg
+
+from dsync_testkit.stack import RunningStack
+
+
+async def _wait_for_lock_waiter(dsn: str, timeout: float = 60.0) -> None:
+    """Until some backend waits on a lock (the held request is in the database)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for _ in range(int(timeout / 0.05)):
+            if await conn.fetchval("SELECT count(*) FROM pg_stat_activity"
+                                   " WHERE wait_event_type = 'Lock'"):
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("no request reached the lock")
+    finally:
+        await conn.close()
+
+
+async def _throttled_count(stack: RunningStack, reason: str, tier: str) -> float:
+    async with stack.http.get(f"{stack.base_url}/metrics") as r:
+        text = await r.text()
+    m = re.search(rf'dsync_gateway_throttled_total\{{reason="{reason}",tier="{tier}"\}} (\S+)',
+                  text)
+    return float(m.group(1)) if m else 0.0
+
+
+async def test_limits_admin_api_validates_and_shows_effective_values(
+        stack: RunningStack) -> None:
+    tenant = await stack.new_tenant()
+    path = f"/admin/v1/tenants/{tenant.id}/limits"
+    status, body = await stack.admin("GET", path)
+    assert status == 200 and body["tier"] == "default"
+    assert body["effective"]["rate_per_s"] > 0 and body["overrides"]["burst"] is None
+    for bad in ({"burst": 0}, {"rate_per_s": -1}, {"max_users": "9"}, {"tier": "Bad Tier"},
+                {"nope": 1}, {"max_concurrency": True}):
+        status, err = await stack.admin("PUT", path, bad)
+        assert status == 400 and err["error"] == "invalid_value", (bad, err)
+    status, body = await stack.admin("GET", path)
+    assert body["tier"] == "default"  # nothing stored by the refused calls
+    status, body = await stack.admin("PUT", path, {"tier": "gold", "burst": 7})
+    assert status == 200 and body["effective"]["burst"] == 7 and body["tier"] == "gold"
+    status, _ = await stack.admin("PUT", "/admin/v1/tenants/"
+                                  "00000000-0000-0000-0000-000000000000/limits", {})
+    assert status == 404
+
+
+async def test_rate_limit_answers_429_with_retry_after(stack: RunningStack) -> None:
+    noisy, quiet = await stack.new_tenant(), await stack.new_tenant()
+    status, _ = await stack.admin("PUT", f"/admin/v1/tenants/{noisy.id}/limits",
+                                  {"tier": "tiny", "rate_per_s": 0.01, "burst": 3})
+    assert status == 200
+    before = await _throttled_count(stack, "rate", "tiny")
+    for _ in range(3):
+        status, _, _ = await stack.scim(noisy, "GET", "/Users?count=1")
+        assert status == 200
+    status, body, headers = await stack.scim(noisy, "GET", "/Users?count=1")
+    assert status == 429, body
+    assert body["status"] == "429" and body["schemas"] == [
+        "urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert int(headers["Retry-After"]) >= 1
+    status, _, _ = await stack.scim(quiet, "GET", "/Users?count=1")
+    assert status == 200  # another tenant keeps its own bucket
+    assert await _throttled_count(stack, "rate", "tiny") == before + 1
+    # lifting the override (PUT {} = defaults) lets the tenant through again
+    status, _ = await stack.admin("PUT", f"/admin/v1/tenants/{noisy.id}/limits", {})
+    status, _, _ = await stack.scim(noisy, "GET", "/Users?count=1")
+    assert status == 200
+
+
+async def test_concurrency_cap_answers_429_while_a_request_is_in_flight(
+        stack: RunningStack) -> None:
+    tenant = await stack.new_tenant()
+    status, _ = await stack.admin("PUT", f"/admin/v1/tenants/{tenant.id}/limits",
+                                  {"tier": "single", "max_concurrency": 1})
+    assert status == 200
+    status, _, _ = await stack.scim(tenant, "GET", "/Users?count=1")  # token now cached
+    assert status == 200
+    holder = await asyncpg.connect(stack.database_url)
+    try:
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        held = asyncio.ensure_future(stack.scim(tenant, "GET", "/Users?count=1"))
+        await _wait_for_lock_waiter(stack.database_url)
+        status, body, headers = await stack.scim(tenant, "GET", "/Users?count=1")
+        assert status == 429, body
+        assert headers["Retry-After"] == "1" and "concurrent" in body["detail"]
+        await tx.rollback()
+        status, _, _ = await asyncio.wait_for(held, 60)
+        assert status == 200
+    finally:
+        await holder.close()
+    status, _, _ = await stack.scim(tenant, "GET", "/Users?count=1")
+    assert status == 200  # the slot was released
+    assert await _throttled_count(stack, "concurrency", "single") == 1
