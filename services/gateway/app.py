@@ -44,7 +44,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings: GatewaySettings = app["settings"]
     await migrate_dsn(settings.postgres.database_url)
     await ensure_topics(settings.kafka)
-    pool = await create_pool(settings.postgres)
+    pool = await create_pool(
+        settings.postgres, acquire_timeout_s=settings.extra.db_acquire_timeout_s,
+        server_settings={"statement_timeout": str(settings.extra.db_statement_timeout_ms)})
     producer = build_producer(settings.kafka, client_id="gateway")
     await producer.start()
     waiter = OutcomeWaiter(pool, settings.postgres.database_url)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from dsync.admin_http import AdminError, admin_error_response, require_admin
 from dsync.tokens import bearer
-from dsync_services.gateway.scim_http import DATABASE_DOWN, Handler, error_response
+from dsync_services.gateway.scim_http import UNAVAILABLE, Handler, error_response
 
 SCIM_PREFIX = "/scim/v2"
 
@@ -39,7 +39,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         token = bearer(request.headers.get("Authorization"))
         try:
             identity = await request.app["auth"].authenticate(token) if token else None
-        except DATABASE_DOWN:
+        except UNAVAILABLE:
             return error_response(503, "The directory database is temporarily unavailable;"
                                   " retry later", headers={"Retry-After": str(
                                       request.app["settings"].http.retry_after_s)})
@@ -58,9 +58,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if exc.status == 401:
                 request.app["metrics"].auth_failures.labels("admin").inc()
             return admin_error_response(exc)
-        except DATABASE_DOWN:
-            return admin_error_response(AdminError(
+        except UNAVAILABLE:
+            response = admin_error_response(AdminError(
                 503, "unavailable", "The database is temporarily unavailable; retry later"))
+            response.headers["Retry-After"] = str(request.app["settings"].http.retry_after_s)
+            return response
     return await handler(request)
 
 

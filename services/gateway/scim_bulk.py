@@ -28,7 +28,7 @@ from dsync.store.reads import get_group, get_user
 from dsync_services.gateway import bulk_refs
 from dsync_services.gateway.bulk_refs import BulkPlan, Operation
 from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
-from dsync_services.gateway.scim_http import DATABASE_DOWN, scim_response
+from dsync_services.gateway.scim_http import UNAVAILABLE, scim_response
 from dsync_services.gateway.scim_limits import limits
 from dsync_services.gateway.writes import new_command
 
@@ -38,7 +38,7 @@ _COMMANDS: dict[tuple[str, str], type[Any]] = {
     ("POST", "Group"): c.CreateGroup, ("PUT", "Group"): c.ReplaceGroup,
     ("PATCH", "Group"): c.PatchGroup, ("DELETE", "Group"): c.DeleteGroup,
 }
-_UNAVAILABLE = (OutcomeTimeout, BrokerUnavailable, *DATABASE_DOWN)
+_UNAVAILABLE = (OutcomeTimeout, BrokerUnavailable, *UNAVAILABLE)
 
 
 async def read_limited(request: web.Request, max_bytes: int) -> Any:

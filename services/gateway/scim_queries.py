@@ -12,7 +12,7 @@ from dsync.scim.render import with_location
 from dsync.scim.schema import LIST_SCHEMA, SEARCH_SCHEMA
 from dsync.store.listing import list_resources
 from dsync_services.gateway import scim_params
-from dsync_services.gateway.scim_http import read_json, scim_response
+from dsync_services.gateway.scim_http import FILTERED, read_json, scim_response
 
 _RELATED = {"User": "groups", "Group": "members"}
 
@@ -30,6 +30,7 @@ def wants(attr: str, params: scim_params.ReadParams) -> bool:
 async def query(request: web.Request, resource_type: str,
                 params: scim_params.ReadParams) -> web.Response:
     base = request.app["settings"].base_url + "/scim/v2"
+    request[FILTERED] = params.filter is not None
     page = await list_resources(
         request.app["pool"], request["tenant"].tenant_id, resource_type,
         filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,

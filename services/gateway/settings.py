@@ -14,6 +14,10 @@ class GatewayExtra(_Frozen):
     public_base_url: str = ""
     """Base URL printed in `meta.location`; defaults to http://HOST:PORT."""
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    db_statement_timeout_ms: int = Field(5000, ge=0, le=3_600_000)
+    """PostgreSQL `statement_timeout` of the gateway's connections (0 = none)."""
+    db_acquire_timeout_s: float = Field(5.0, gt=0, le=600)
+    """Longest wait for a free pooled connection before answering 503 + Retry-After."""
 
 
 class GatewaySettings:
