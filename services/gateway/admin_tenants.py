@@ -32,6 +32,7 @@ async def create_tenant(request: web.Request) -> web.Response:
                                   " RETURNING id, name, created_at", tenant_id, name.strip())
         await conn.execute("INSERT INTO scim_tokens (id, tenant_id, token_hash) VALUES"
                            " ($1, $2, $3)", token_id, tenant_id, token_hash(token))
+    request.app["auth"].token_created(token_hash(token))
     return web.json_response({**_tenant_json(row), "scim_token": token,
                               "scim_token_id": str(token_id)}, status=201)
 
@@ -61,6 +62,7 @@ async def create_token(request: web.Request) -> web.Response:
     await request.app["pool"].execute(
         "INSERT INTO scim_tokens (id, tenant_id, token_hash) VALUES ($1, $2, $3)",
         token_id, uuid.UUID(str(tenant["id"])), token_hash(token))
+    request.app["auth"].token_created(token_hash(token))
     return web.json_response({"id": str(token_id), "scim_token": token}, status=201)
 
 

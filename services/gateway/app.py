@@ -30,6 +30,7 @@ from dsync_services.gateway.middlewares import (
     metrics_middleware,
     throttle_middleware,
 )
+from dsync_services.gateway.negative_cache import NegativeCache
 from dsync_services.gateway.outcomes import OutcomeWaiter
 from dsync_services.gateway.scim_http import scim_errors_middleware
 from dsync_services.gateway.settings import GatewaySettings
@@ -51,8 +52,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     await producer.start()
     waiter = OutcomeWaiter(pool, settings.postgres.database_url)
     await waiter.start()
-    auth = TenantAuthenticator(pool, settings.postgres.database_url,
-                               settings.extra.token_cache_ttl_s)
+    auth = TenantAuthenticator(
+        pool, settings.postgres.database_url, settings.extra.token_cache_ttl_s,
+        NegativeCache(settings.extra.token_negative_cache_size,
+                      settings.extra.token_negative_cache_ttl_s),
+        on_lookup=app["metrics"].token_lookups.inc)
     await auth.start()
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
     app["limits"] = LimitsCache(pool, app["limit_settings"])

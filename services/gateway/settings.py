@@ -11,6 +11,10 @@ class GatewayExtra(_Frozen):
     """Consumer services that must have their partitions assigned for /healthz to be 200."""
     heartbeat_stale_s: float = Field(10.0, gt=0)
     token_cache_ttl_s: float = Field(60.0, ge=0)
+    token_negative_cache_ttl_s: float = Field(5.0, ge=0, le=300)
+    """How long a token that matched nothing is refused without a database query."""
+    token_negative_cache_size: int = Field(10_000, ge=0, le=10_000_000)
+    """At most this many unknown token hashes are remembered (oldest dropped first)."""
     public_base_url: str = ""
     """Base URL printed in `meta.location`; defaults to http://HOST:PORT."""
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)

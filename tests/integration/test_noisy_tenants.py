@@ -1,5 +1,6 @@
-"""Per-tenant rate limit and concurrency cap (429 + Retry-After), overridden through the
-admin API, counted in /metrics; other tenants are not affected."""
+"""Noisy tenants: per-tenant rate limit and concurrency cap (429 + Retry-After), overridden
+through the admin API, counted in /metrics; other tenants are not affected. Unknown tokens
+are answered from a negative cache."""
 from __future__ import annotations
 
 import asyncio
@@ -24,12 +25,16 @@ async def _wait_for_lock_waiter(dsn: str, timeout: float = 60.0) -> None:
         await conn.close()
 
 
-async def _throttled_count(stack: RunningStack, reason: str, tier: str) -> float:
+async def _metric(stack: RunningStack, pattern: str) -> float:
     async with stack.http.get(f"{stack.base_url}/metrics") as r:
         text = await r.text()
-    m = re.search(rf'dsync_gateway_throttled_total\{{reason="{reason}",tier="{tier}"\}} (\S+)',
-                  text)
+    m = re.search("^" + pattern + r" (\S+)$", text, re.MULTILINE)
     return float(m.group(1)) if m else 0.0
+
+
+async def _throttled_count(stack: RunningStack, reason: str, tier: str) -> float:
+    return await _metric(stack, rf'dsync_gateway_throttled_total\{{reason="{reason}",'
+                                rf'tier="{tier}"\}}')
 
 
 async def test_limits_admin_api_validates_and_shows_effective_values(
@@ -101,3 +106,24 @@ async def test_concurrency_cap_answers_429_while_a_request_is_in_flight(
     status, _, _ = await stack.scim(tenant, "GET", "/Users?count=1")
     assert status == 200  # the slot was released
     assert await _throttled_count(stack, "concurrency", "single") == 1
+
+
+async def test_unknown_token_is_refused_from_the_negative_cache(stack: RunningStack) -> None:
+    lookups = r"dsync_gateway_token_lookups_total"
+    bogus = "dsync_scim_" + "x" * 43
+    before = await _metric(stack, lookups)
+    for _ in range(5):
+        status, body, _ = await stack.scim(bogus, "GET", "/Users?count=1")
+        assert status == 401 and body["status"] == "401"
+    assert await _metric(stack, lookups) == before + 1  # one query, four cache answers
+    # a token created now works at once
+    tenant = await stack.new_tenant()
+    status, second = await stack.admin("POST", f"/admin/v1/tenants/{tenant.id}/tokens")
+    assert status == 201
+    status, _, _ = await stack.scim(second["scim_token"], "GET", "/Users?count=1")
+    assert status == 200
+    # a revoked token is refused, then also answered from the negative cache
+    await stack.admin("DELETE", f"/admin/v1/tenants/{tenant.id}/tokens/{second['id']}")
+    for _ in range(3):
+        status, _, _ = await stack.scim(second["scim_token"], "GET", "/Users?count=1")
+        assert status == 401
