@@ -25,7 +25,7 @@ from dsync.scim import resource_logic as logic
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, NotFound, ScimError, TooLarge
 from dsync.scim.schema import BULK_RESPONSE_SCHEMA
 from dsync.store.reads import get_group, get_user
-from dsync_services.gateway import bulk_refs
+from dsync_services.gateway import bulk_refs, quotas
 from dsync_services.gateway.bulk_refs import BulkPlan, Operation
 from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
 from dsync_services.gateway.scim_http import UNAVAILABLE, scim_response
@@ -95,6 +95,8 @@ class BulkRun:
                 rid = bulk_refs.resolve_id(op.resource_id, self.created)
                 entry["location"] = f"{self.base_url}/{op.resource_type}s/{rid}"
             command = self._command(op, _uuid(rid, op.resource_type) if rid else None)
+            if op.method == "POST":
+                await quotas.check_create(self.request, op.resource_type, record=False)
         except ScimError as exc:
             await self._record_rejection(op, rid, exc)
             return {**entry, "status": str(exc.status), "response": exc.body()}

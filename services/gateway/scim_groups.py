@@ -13,7 +13,7 @@ from dsync.scim.errors import NotFound
 from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.store.reads import get_group, group_members
-from dsync_services.gateway import scim_params
+from dsync_services.gateway import quotas, scim_params
 from dsync_services.gateway.scim_http import SCIM_MEDIA_TYPE, read_json, scim_response
 from dsync_services.gateway.scim_queries import wants
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
@@ -24,6 +24,7 @@ MEMBER_PAGE = 5000
 async def create_group(request: web.Request) -> web.Response:
     body = await read_json(request)
     doc = await prechecked(request, "Group", lambda: logic.command_resource(body, "Group"))
+    await quotas.check_create(request, "Group")
     return await submit(request, new_command(CreateGroup, request, resource=doc), "Group")
 
 

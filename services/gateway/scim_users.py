@@ -10,7 +10,7 @@ from dsync.scim.errors import NotFound
 from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.store.reads import get_user
-from dsync_services.gateway import scim_params
+from dsync_services.gateway import quotas, scim_params
 from dsync_services.gateway.scim_http import read_json, scim_response
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
 
@@ -18,6 +18,7 @@ from dsync_services.gateway.writes import new_command, prechecked, resource_id, 
 async def create_user(request: web.Request) -> web.Response:
     body = await read_json(request)
     doc = await prechecked(request, "User", lambda: logic.command_resource(body, "User"))
+    await quotas.check_create(request, "User")
     return await submit(request, new_command(CreateUser, request, resource=doc), "User")
 
 

@@ -25,7 +25,7 @@ DEFAULT_TIER = "default"
 
 class LimitSettings(_Frozen):
     """`DSYNC_RATE_LIMIT_PER_S`, `DSYNC_RATE_LIMIT_BURST`, `DSYNC_CONCURRENCY_LIMIT`,
-    `DSYNC_MAX_USERS`, `DSYNC_MAX_GROUPS`, `DSYNC_MAX_REJECTIONS`,
+    `DSYNC_MAX_USERS`, `DSYNC_MAX_GROUPS`,
     `DSYNC_TENANT_LIMITS_CACHE_S`. 0 means "no limit" for every limit."""
 
     rate_limit_per_s: float = Field(1000.0, ge=0)
@@ -33,7 +33,6 @@ class LimitSettings(_Frozen):
     concurrency_limit: int = Field(64, ge=0)
     max_users: int = Field(1_000_000, ge=0)
     max_groups: int = Field(100_000, ge=0)
-    max_rejections: int = Field(100_000, ge=0)
     tenant_limits_cache_s: float = Field(5.0, ge=0)
 
 
@@ -47,7 +46,6 @@ class TenantLimits:
     max_concurrency: int
     max_users: int
     max_groups: int
-    max_rejections: int
 
 
 OVERRIDABLE = tuple(f.name for f in fields(TenantLimits) if f.name != "tier")
@@ -55,8 +53,7 @@ OVERRIDABLE = tuple(f.name for f in fields(TenantLimits) if f.name != "tier")
 
 def defaults(settings: LimitSettings) -> TenantLimits:
     return TenantLimits(DEFAULT_TIER, settings.rate_limit_per_s, settings.rate_limit_burst,
-                        settings.concurrency_limit, settings.max_users, settings.max_groups,
-                        settings.max_rejections)
+                        settings.concurrency_limit, settings.max_users, settings.max_groups)
 
 
 def effective(base: TenantLimits, row: Any | None) -> TenantLimits:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 
 import asyncpg
 
-from dsync_testkit.stack import RunningStack
+from dsync_testkit.stack import SCIM_GROUP, SCIM_USER, RunningStack
 
 
 async def _wait_for_lock_waiter(dsn: str, timeout: float = 60.0) -> None:
@@ -127,3 +128,53 @@ async def test_unknown_token_is_refused_from_the_negative_cache(stack: RunningSt
     for _ in range(3):
         status, _, _ = await stack.scim(second["scim_token"], "GET", "/Users?count=1")
         assert status == 401
+
+
+async def _usage(stack: RunningStack, tenant_id: str) -> tuple[int, int]:
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        row = await conn.fetchrow("SELECT users, groups FROM tenant_usage WHERE tenant_id = $1",
+                                  uuid.UUID(tenant_id))
+    finally:
+        await conn.close()
+    return (row["users"], row["groups"]) if row else (0, 0)
+
+
+async def test_quotas_refuse_creates_with_403_and_change_nothing(stack: RunningStack) -> None:
+    tenant = await stack.new_tenant()
+    status, _ = await stack.admin("PUT", f"/admin/v1/tenants/{tenant.id}/limits",
+                                  {"max_users": 2, "max_groups": 1})
+    assert status == 200
+    first = await stack.create_user(tenant, "q1@example.com")
+    await stack.create_user(tenant, "q2@example.com")
+    # a replace and a patch of a stored user do not count as new users
+    status, _, _ = await stack.scim(tenant, "PUT", f"/Users/{first['id']}",
+                                    {"schemas": [SCIM_USER], "userName": "q1@example.com",
+                                     "displayName": "Q"})
+    assert status == 200
+    assert await _usage(stack, tenant.id) == (2, 0)
+    status, body, _ = await stack.scim(tenant, "POST", "/Users",
+                                       {"schemas": [SCIM_USER], "userName": "q3@example.com"})
+    assert status == 403, body
+    assert body["status"] == "403" and "quota is 2" in body["detail"]
+    status, listing, _ = await stack.scim(tenant, "GET", "/Users")
+    assert listing["totalResults"] == 2
+    status, ops = await stack.admin("GET", f"/admin/v1/tenants/{tenant.id}/operations"
+                                    "?status=rejected&limit=10")
+    assert [o["reason_code"] for o in ops["operations"]] == ["quota_exceeded"]
+    # Bulk POSTs meet the same quota, per operation
+    status, bulk, _ = await stack.scim(tenant, "POST", "/Bulk", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "g1",
+             "data": {"schemas": [SCIM_GROUP], "displayName": "one"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g2",
+             "data": {"schemas": [SCIM_GROUP], "displayName": "two"}}]})
+    assert status == 200, bulk
+    assert [o["status"] for o in bulk["Operations"]] == ["201", "403"]
+    assert await _usage(stack, tenant.id) == (2, 1)
+    # deleting frees room
+    status, _, _ = await stack.scim(tenant, "DELETE", f"/Users/{first['id']}")
+    assert status == 204
+    assert await _usage(stack, tenant.id) == (1, 1)
+    await stack.create_user(tenant, "q3@example.com")

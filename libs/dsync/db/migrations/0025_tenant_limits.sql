@@ -9,6 +9,5 @@ CREATE TABLE tenant_limits (
     max_concurrency  integer CHECK (max_concurrency >= 0),
     max_users        integer CHECK (max_users >= 0),
     max_groups       integer CHECK (max_groups >= 0),
-    max_rejections   integer CHECK (max_rejections >= 0),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
