@@ -4,8 +4,10 @@ Business code receives these objects; it never reads `os.environ` itself.
 """
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dsync.tokens import admin_token_problem
 
 
 class _Frozen(BaseSettings):
@@ -79,6 +81,11 @@ class KafkaSettings(_Frozen):
 
 
 class HttpSettings(_Frozen):
+    """`DSYNC_ADMIN_TOKEN` must be empty (admin API off) or at least 32 bytes; a shorter
+    one stops the gateway at start (the error never shows the token)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="DSYNC_",
+                                      hide_input_in_errors=True)
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     admin_token: str = ""
@@ -86,6 +93,14 @@ class HttpSettings(_Frozen):
     """How long a SCIM write waits for the directory's outcome before answering 503."""
     retry_after_s: int = Field(2, ge=1)
     metrics_port: int = Field(0, ge=0, le=65535)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        problem = admin_token_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class ServiceSettings(_Frozen):

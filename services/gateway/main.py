@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from dsync.logs import setup_logging
 from dsync.runtime import stop_event_on_signals
@@ -14,7 +16,10 @@ log = logging.getLogger(__name__)
 
 
 async def main() -> None:
-    settings = GatewaySettings()
+    try:
+        settings = GatewaySettings()
+    except ValidationError as exc:
+        sys.exit(f"gateway: refusing to start, invalid settings:\n{exc}")
     setup_logging("gateway")
     if not settings.http.admin_token:
         log.warning("DSYNC_ADMIN_TOKEN is empty: the admin API refuses every call")
