@@ -8,7 +8,7 @@ from aiohttp import web
 
 from dsync.admin_http import AdminError, admin_error_response, require_admin
 from dsync.tokens import bearer
-from dsync_services.gateway.scim_http import UNAVAILABLE, Handler, error_response
+from dsync_services.gateway.scim_http import EXTRA_COST, UNAVAILABLE, Handler, error_response
 
 SCIM_PREFIX = "/scim/v2"
 
@@ -87,3 +87,4 @@ async def throttle_middleware(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     finally:
         throttle.release(identity.tenant_id)
+        throttle.charge(identity.tenant_id, request.get(EXTRA_COST, 0), limits.burst)

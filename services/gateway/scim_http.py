@@ -25,6 +25,10 @@ DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceErro
 """Errors that mean the database is unreachable right now (transient): answered 503."""
 UNAVAILABLE = (*DATABASE_DOWN, PoolExhausted)
 """DATABASE_DOWN or overloaded (no free connection, statement timeout): answered 503."""
+EXTRA_COST = "dsync_extra_cost"
+"""Request key: rate-limit tokens the request costs beyond its first (see throttle)."""
+RESOURCES_PER_TOKEN = 25
+"""A list or search answer costs one more token per this many resources returned."""
 FILTERED = "dsync_filtered_query"
 """Request key set by a list query that carries a client `filter` (see `overloaded`)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -12,7 +12,13 @@ from dsync.scim.render import with_location
 from dsync.scim.schema import LIST_SCHEMA, SEARCH_SCHEMA
 from dsync.store.listing import list_resources
 from dsync_services.gateway import scim_params
-from dsync_services.gateway.scim_http import FILTERED, read_json, scim_response
+from dsync_services.gateway.scim_http import (
+    EXTRA_COST,
+    FILTERED,
+    RESOURCES_PER_TOKEN,
+    read_json,
+    scim_response,
+)
 
 _RELATED = {"User": "groups", "Group": "members"}
 
@@ -36,6 +42,7 @@ async def query(request: web.Request, resource_type: str,
         filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
         offset=params.offset, limit=params.count,
         with_related=wants(_RELATED[resource_type], params))
+    request[EXTRA_COST] = len(page.resources) // RESOURCES_PER_TOKEN
     resources = [project(with_location(r, base), resource_type,  # type: ignore[arg-type]
                          attributes=params.attributes, excluded=params.excluded)
                  for r in page.resources]

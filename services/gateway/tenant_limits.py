@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import Field
 
+from dsync.db.pool import PoolExhausted
 from dsync.settings import _Frozen
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class LimitsCache:
             return hit[0]
         try:
             limits = effective(self.base, await load_override(self.pool, tenant_id))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, PoolExhausted) as exc:
             log.warning("tenant limits unavailable, using defaults: %s", type(exc).__name__)
             return hit[0] if hit is not None else self.base
         if self.ttl_s > 0:

@@ -54,6 +54,14 @@ class Throttle:
         self.in_flight[tenant_id] = self.in_flight.get(tenant_id, 0) + 1
         return None
 
+    def charge(self, tenant_id: UUID, tokens: float, burst: int) -> None:
+        """Take `tokens` more from an admitted request that turned out costly (a large
+        page of results). The bucket may go into debt, down to `-burst`: the tenant's next
+        requests wait until it is repaid."""
+        bucket = self.buckets.get(tenant_id)
+        if bucket is not None and tokens > 0:
+            bucket.tokens = max(-float(burst), bucket.tokens - tokens)
+
     def release(self, tenant_id: UUID) -> None:
         left = self.in_flight.get(tenant_id, 0) - 1
         if left > 0:

@@ -50,3 +50,16 @@ def test_zero_means_unlimited() -> None:
     t = Throttle()
     for _ in range(10_000):
         assert t.admit(A, 0.0, rate=0, burst=1, max_concurrency=0) is None
+
+
+def test_a_costly_request_puts_the_bucket_in_debt() -> None:
+    t = Throttle()
+    assert t.admit(A, 0.0, rate=10.0, burst=5, max_concurrency=0) is None
+    t.release(A)
+    t.charge(A, 8, burst=5)  # 4 tokens left - 8 = -4, bounded at -5
+    refusal = t.admit(A, 0.0, rate=10.0, burst=5, max_concurrency=0)
+    assert refusal is not None and refusal.reason == "rate"
+    assert t.admit(A, 0.49, rate=10.0, burst=5, max_concurrency=0) is not None
+    assert t.admit(A, 0.51, rate=10.0, burst=5, max_concurrency=0) is None  # repaid
+    t.charge(A, 100, burst=5)
+    assert t.buckets[A].tokens == -5.0
