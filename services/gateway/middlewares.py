@@ -2,6 +2,7 @@
 per-tenant throttling."""
 from __future__ import annotations
 
+import re
 import time
 
 from aiohttp import web
@@ -66,6 +67,25 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
+_LISTS = (f"{SCIM_PREFIX}/Users", f"{SCIM_PREFIX}/Groups")
+
+
+_INDEXED_LOOKUP = re.compile(r'^\s*(userName|externalId|id|displayName)\s+eq\s+"[^"]*"\s*$',
+                             re.IGNORECASE)
+
+
+def _is_search(request: web.Request) -> bool:
+    """A list or `.search` request: the reads whose cost the client chooses. The IdPs'
+    lookup before a create (`GET /Users?filter=userName eq "…"`) is an index lookup and
+    does not count."""
+    path = request.path.rstrip("/")
+    if request.method == "POST":
+        return path.endswith("/.search")
+    if request.method != "GET" or path not in _LISTS:
+        return False
+    return not _INDEXED_LOOKUP.match(request.query.get("filter", ""))
+
+
 @web.middleware
 async def throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Per-tenant rate limit and concurrency cap on SCIM requests: 429 + `Retry-After`."""
@@ -74,17 +94,19 @@ async def throttle_middleware(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     limits = await request.app["limits"].get(identity.tenant_id)
     throttle = request.app["throttle"]
+    search = _is_search(request)
     refusal = throttle.admit(identity.tenant_id, time.monotonic(), limits.rate_per_s,
-                             limits.burst, limits.max_concurrency)
+                             limits.burst, limits.max_concurrency, search=search,
+                             max_searches=limits.max_searches)
     if refusal is not None:
         request.app["metrics"].throttled.labels(refusal.reason, limits.tier).inc()
-        what = ("request rate" if refusal.reason == "rate"
-                else "number of concurrent requests")
+        what = {"rate": "request rate", "concurrency": "number of concurrent requests",
+                "searches": "number of concurrent list/search requests"}[refusal.reason]
         return error_response(429, f"Too many requests: this tenant's {what} limit is "
                               "reached; retry after the Retry-After delay",
                               headers={"Retry-After": str(refusal.retry_after_s)})
     try:
         return await handler(request)
     finally:
-        throttle.release(identity.tenant_id)
+        throttle.release(identity.tenant_id, search=search)
         throttle.charge(identity.tenant_id, request.get(EXTRA_COST, 0), limits.burst)

@@ -26,12 +26,13 @@ DEFAULT_TIER = "default"
 
 class LimitSettings(_Frozen):
     """`DSYNC_RATE_LIMIT_PER_S`, `DSYNC_RATE_LIMIT_BURST`, `DSYNC_CONCURRENCY_LIMIT`,
-    `DSYNC_MAX_USERS`, `DSYNC_MAX_GROUPS`,
+    `DSYNC_SEARCH_CONCURRENCY_LIMIT`, `DSYNC_MAX_USERS`, `DSYNC_MAX_GROUPS`,
     `DSYNC_TENANT_LIMITS_CACHE_S`. 0 means "no limit" for every limit."""
 
     rate_limit_per_s: float = Field(1000.0, ge=0)
     rate_limit_burst: int = Field(2000, ge=1)
     concurrency_limit: int = Field(64, ge=0)
+    search_concurrency_limit: int = Field(4, ge=0)
     max_users: int = Field(1_000_000, ge=0)
     max_groups: int = Field(100_000, ge=0)
     tenant_limits_cache_s: float = Field(5.0, ge=0)
@@ -45,6 +46,7 @@ class TenantLimits:
     rate_per_s: float
     burst: int
     max_concurrency: int
+    max_searches: int
     max_users: int
     max_groups: int
 
@@ -54,7 +56,8 @@ OVERRIDABLE = tuple(f.name for f in fields(TenantLimits) if f.name != "tier")
 
 def defaults(settings: LimitSettings) -> TenantLimits:
     return TenantLimits(DEFAULT_TIER, settings.rate_limit_per_s, settings.rate_limit_burst,
-                        settings.concurrency_limit, settings.max_users, settings.max_groups)
+                        settings.concurrency_limit, settings.search_concurrency_limit,
+                        settings.max_users, settings.max_groups)
 
 
 def effective(base: TenantLimits, row: Any | None) -> TenantLimits:

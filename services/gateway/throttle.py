@@ -27,7 +27,7 @@ class TokenBucket:
 
 @dataclass
 class Refusal:
-    reason: str  # "rate" or "concurrency"
+    reason: str  # "rate", "concurrency" or "searches"
     retry_after_s: int
 
 
@@ -35,13 +35,19 @@ class Refusal:
 class Throttle:
     buckets: dict[UUID, TokenBucket] = field(default_factory=dict)
     in_flight: dict[UUID, int] = field(default_factory=dict)
+    searching: dict[UUID, int] = field(default_factory=dict)
 
     def admit(self, tenant_id: UUID, now: float, rate: float, burst: int,
-              max_concurrency: int) -> Refusal | None:
+              max_concurrency: int, *, search: bool = False, max_searches: int = 0
+              ) -> Refusal | None:
         """Admit one request (None) or say why not. An admitted request must be
-        `release`d. Rate 0 / max_concurrency 0 mean unlimited."""
+        `release`d (with the same `search`). Rate 0 / max_concurrency 0 / max_searches 0
+        mean unlimited. `search` requests (lists, `.search`: the costly reads) also count
+        against `max_searches`, so they cannot hold all of the database connections."""
         if max_concurrency > 0 and self.in_flight.get(tenant_id, 0) >= max_concurrency:
             return Refusal("concurrency", 1)
+        if search and max_searches > 0 and self.searching.get(tenant_id, 0) >= max_searches:
+            return Refusal("searches", 1)
         if rate > 0:
             bucket = self.buckets.get(tenant_id)
             if bucket is None:
@@ -52,6 +58,8 @@ class Throttle:
             if wait > 0:
                 return Refusal("rate", max(1, math.ceil(wait)) if wait != math.inf else 60)
         self.in_flight[tenant_id] = self.in_flight.get(tenant_id, 0) + 1
+        if search:
+            self.searching[tenant_id] = self.searching.get(tenant_id, 0) + 1
         return None
 
     def charge(self, tenant_id: UUID, tokens: float, burst: int) -> None:
@@ -62,9 +70,10 @@ class Throttle:
         if bucket is not None and tokens > 0:
             bucket.tokens = max(-float(burst), bucket.tokens - tokens)
 
-    def release(self, tenant_id: UUID) -> None:
-        left = self.in_flight.get(tenant_id, 0) - 1
-        if left > 0:
-            self.in_flight[tenant_id] = left
-        else:
-            self.in_flight.pop(tenant_id, None)
+    def release(self, tenant_id: UUID, *, search: bool = False) -> None:
+        for counts in (self.in_flight, self.searching) if search else (self.in_flight,):
+            left = counts.get(tenant_id, 0) - 1
+            if left > 0:
+                counts[tenant_id] = left
+            else:
+                counts.pop(tenant_id, None)

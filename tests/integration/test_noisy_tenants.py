@@ -178,3 +178,33 @@ async def test_quotas_refuse_creates_with_403_and_change_nothing(stack: RunningS
     assert status == 204
     assert await _usage(stack, tenant.id) == (1, 1)
     await stack.create_user(tenant, "q3@example.com")
+
+
+async def test_costly_searches_have_their_own_cap(stack: RunningStack) -> None:
+    tenant = await stack.new_tenant()
+    status, _ = await stack.admin("PUT", f"/admin/v1/tenants/{tenant.id}/limits",
+                                  {"tier": "searchy", "max_searches": 1})
+    assert status == 200
+    status, _, _ = await stack.scim(tenant, "GET", "/Users?count=1")
+    assert status == 200
+    holder = await asyncpg.connect(stack.database_url)
+    try:
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        held = asyncio.ensure_future(stack.scim(
+            tenant, "GET", '/Users?filter=displayName%20co%20%22a%22'))
+        await _wait_for_lock_waiter(stack.database_url)
+        status, body, headers = await stack.scim(tenant, "POST", "/Users/.search",
+                                                 {"filter": 'userName sw "a"'})
+        assert status == 429 and "list/search" in body["detail"], body
+        assert headers["Retry-After"] == "1"
+        # the IdP's lookup before a create is not a costly search: it only waits
+        lookup = asyncio.ensure_future(stack.scim(
+            tenant, "GET", '/Users?filter=userName%20eq%20%22a%40example.com%22'))
+        await tx.rollback()
+        assert (await asyncio.wait_for(held, 60))[0] == 200
+        assert (await asyncio.wait_for(lookup, 60))[0] == 200
+    finally:
+        await holder.close()
+    assert await _throttled_count(stack, "searches", "searchy") == 1

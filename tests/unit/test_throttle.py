@@ -63,3 +63,16 @@ def test_a_costly_request_puts_the_bucket_in_debt() -> None:
     assert t.admit(A, 0.51, rate=10.0, burst=5, max_concurrency=0) is None  # repaid
     t.charge(A, 100, burst=5)
     assert t.buckets[A].tokens == -5.0
+
+
+def test_searches_have_their_own_cap() -> None:
+    t = Throttle()
+    assert t.admit(A, 0.0, rate=0, burst=1, max_concurrency=10, search=True,
+                   max_searches=1) is None
+    refusal = t.admit(A, 0.0, rate=0, burst=1, max_concurrency=10, search=True,
+                      max_searches=1)
+    assert refusal is not None and refusal.reason == "searches"
+    assert t.admit(A, 0.0, rate=0, burst=1, max_concurrency=10) is None  # not a search
+    t.release(A, search=True)
+    t.release(A)
+    assert t.in_flight == {} and t.searching == {}

@@ -7,6 +7,7 @@ CREATE TABLE tenant_limits (
     rate_per_s       double precision CHECK (rate_per_s >= 0),
     burst            integer CHECK (burst >= 1),
     max_concurrency  integer CHECK (max_concurrency >= 0),
+    max_searches     integer CHECK (max_searches >= 0),
     max_users        integer CHECK (max_users >= 0),
     max_groups       integer CHECK (max_groups >= 0),
     updated_at       timestamptz NOT NULL DEFAULT now()
