@@ -22,7 +22,8 @@ async def slow_stack(servers: Servers) -> AsyncIterator[RunningStack]:
     running = await start_stack(servers.bootstrap, await fresh_database(servers),
                                 DSYNC_DB_STATEMENT_TIMEOUT_MS="3000",
                                 DSYNC_DB_ACQUIRE_TIMEOUT_S="0.3",
-                                DSYNC_DB_POOL_MAX=str(POOL_MAX))
+                                DSYNC_DB_POOL_MAX=str(POOL_MAX),
+                                DSYNC_SEARCH_CONCURRENCY_LIMIT="0")
     try:
         yield running
     finally:
