@@ -20,6 +20,9 @@ class PostgresSettings(_Frozen):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     db_pool_min: int = Field(2, ge=1)
     db_pool_max: int = Field(10, ge=1)
+    db_app_role: str = Field("dsync_app", pattern=r"^[a-z_][a-z0-9_]*$|^$")
+    """Role the pooled connections switch to (`SET ROLE`); row-level security binds it.
+    Empty: run as the connecting role (which, as the tables' owner, bypasses RLS)."""
 
 
 class KafkaSettings(_Frozen):

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from dsync.db.tenant_scope import tenant_scope
 from dsync.messages.commands import CreateGroup, DeleteGroup, PatchGroup, ReplaceGroup
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import NotFound
@@ -57,7 +58,8 @@ async def get_group_handler(request: web.Request) -> web.StreamResponse:
     params = scim_params.parse(request.query)
     tenant_id = request["tenant"].tenant_id
     pool = request.app["pool"]
-    resource = await get_group(pool, tenant_id, gid, with_members=False)
+    async with tenant_scope(pool, tenant_id) as conn:
+        resource = await get_group(conn, tenant_id, gid, with_members=False)
     if resource is None:
         raise NotFound(f"Group {gid} not found")
     resource = with_location(resource, request.app["settings"].base_url + "/scim/v2")

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from dsync.db.tenant_scope import tenant_scope
 from dsync.scim.errors import InvalidSyntax, NotImplementedYet
 from dsync.scim.filter import project
 from dsync.scim.render import with_location
@@ -37,11 +38,13 @@ async def query(request: web.Request, resource_type: str,
                 params: scim_params.ReadParams) -> web.Response:
     base = request.app["settings"].base_url + "/scim/v2"
     request[FILTERED] = params.filter is not None
-    page = await list_resources(
-        request.app["pool"], request["tenant"].tenant_id, resource_type,
-        filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
-        offset=params.offset, limit=params.count,
-        with_related=wants(_RELATED[resource_type], params))
+    tenant_id = request["tenant"].tenant_id
+    async with tenant_scope(request.app["pool"], tenant_id) as conn:
+        page = await list_resources(
+            conn, tenant_id, resource_type,
+            filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
+            offset=params.offset, limit=params.count,
+            with_related=wants(_RELATED[resource_type], params))
     request[EXTRA_COST] = len(page.resources) // RESOURCES_PER_TOKEN
     resources = [project(with_location(r, base), resource_type,  # type: ignore[arg-type]
                          attributes=params.attributes, excluded=params.excluded)

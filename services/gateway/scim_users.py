@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from dsync.db.tenant_scope import tenant_scope
 from dsync.messages.commands import CreateUser, DeleteUser, PatchUser, ReplaceUser
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import NotFound
@@ -25,7 +26,9 @@ async def create_user(request: web.Request) -> web.Response:
 async def get_user_handler(request: web.Request) -> web.Response:
     uid = resource_id(request)
     params = scim_params.parse(request.query)
-    resource = await get_user(request.app["pool"], request["tenant"].tenant_id, uid)
+    tenant_id = request["tenant"].tenant_id
+    async with tenant_scope(request.app["pool"], tenant_id) as conn:
+        resource = await get_user(conn, tenant_id, uid)
     if resource is None:
         raise NotFound(f"User {uid} not found")
     resource = with_location(resource, request.app["settings"].base_url + "/scim/v2")

@@ -30,10 +30,10 @@ async def slow_stack(servers: Servers) -> AsyncIterator[RunningStack]:
         await running.close()
 
 
-async def _lock_waiters(dsn: str, at_least: int, timeout: float = 60.0) -> None:
+async def _lock_waiters(dsn: str, at_least: int, wait_s: float = 60.0) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        for _ in range(int(timeout / 0.02)):
+        for _ in range(int(wait_s / 0.02)):
             if await conn.fetchval("SELECT count(*) FROM pg_stat_activity"
                                    " WHERE wait_event_type = 'Lock'") >= at_least:
                 return

@@ -12,11 +12,11 @@ import asyncpg
 from dsync_testkit.stack import SCIM_GROUP, SCIM_USER, RunningStack
 
 
-async def _wait_for_lock_waiter(dsn: str, timeout: float = 60.0) -> None:
+async def _wait_for_lock_waiter(dsn: str, wait_s: float = 60.0) -> None:
     """Until some backend waits on a lock (the held request is in the database)."""
     conn = await asyncpg.connect(dsn)
     try:
-        for _ in range(int(timeout / 0.05)):
+        for _ in range(int(wait_s / 0.05)):
             if await conn.fetchval("SELECT count(*) FROM pg_stat_activity"
                                    " WHERE wait_event_type = 'Lock'"):
                 return

@@ -2,6 +2,7 @@
 optionally a bounded wait for a free connection (`PoolExhausted`)."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
 from typing import Any
 
@@ -9,6 +10,7 @@ import asyncpg
 import orjson
 from asyncpg.pool import PoolAcquireContext
 
+from dsync.db.tenant_scope import init_app_role
 from dsync.settings import PostgresSettings
 
 
@@ -20,6 +22,12 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     for name in ("jsonb", "json"):
         await conn.set_type_codec(name, encoder=_encode, decoder=orjson.loads,
                                   schema="pg_catalog")
+
+
+async def _init_pooled(conn: asyncpg.Connection, *, app_role: str) -> None:
+    await _init_connection(conn)
+    if app_role:
+        await init_app_role(conn, app_role)
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -73,7 +81,7 @@ async def create_pool(settings: PostgresSettings, *, acquire_timeout_s: float | 
     options: dict[str, Any] = {
         "min_size": settings.db_pool_min,
         "max_size": settings.db_pool_max,
-        "init": _init_connection,
+        "init": functools.partial(_init_pooled, app_role=settings.db_app_role),
         "command_timeout": 30,
         "reset": _keep_session,
     }
