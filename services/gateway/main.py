@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from dsync.logs import setup_logging
-from dsync.runtime import stop_event_on_signals
+from dsync.process import stop_event_on_signals
 from dsync_services.gateway.app import create_app
 from dsync_services.gateway.settings import GatewaySettings
 
@@ -20,7 +20,7 @@ async def main() -> None:
         settings = GatewaySettings()
     except ValidationError as exc:
         sys.exit(f"gateway: refusing to start, invalid settings:\n{exc}")
-    setup_logging("gateway")
+    setup_logging("gateway", settings.extra.log_level)
     if not settings.http.admin_token:
         log.warning("DSYNC_ADMIN_TOKEN is empty: the admin API refuses every call")
     stop = stop_event_on_signals()

@@ -1,8 +1,9 @@
 """Gateway settings, composed of the shared components."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from dsync.logs import LEVELS
 from dsync.settings import HttpSettings, KafkaSettings, PostgresSettings, _Frozen
 
 
@@ -22,6 +23,15 @@ class GatewayExtra(_Frozen):
     """PostgreSQL `statement_timeout` of the gateway's connections (0 = none)."""
     db_acquire_timeout_s: float = Field(5.0, gt=0, le=600)
     """Longest wait for a free pooled connection before answering 503 + Retry-After."""
+    log_level: str = "INFO"
+    """`DSYNC_LOG_LEVEL`: DEBUG logs one line per request (method, route, status, time)."""
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LEVELS:
+            raise ValueError(f"DSYNC_LOG_LEVEL must be one of {', '.join(LEVELS)}")
+        return value.upper()
 
 
 class GatewaySettings:

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.scim.filter import compile_filter, compile_sort
 from dsync.scim.render import group_resource, user_resource
 from dsync.store.reads import MEMBERS_SQL, member_json
@@ -26,7 +27,7 @@ class Page:
     resources: list[dict[str, Any]]
 
 
-async def list_resources(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def list_resources(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                          resource_type: str, *, filter_text: str | None, sort_by: str | None,
                          sort_order: str | None, offset: int, limit: int,
                          with_related: bool, count_total: bool = True) -> Page:
@@ -62,7 +63,7 @@ async def list_resources(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUI
     return Page(total, resources)
 
 
-async def groups_of_users(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def groups_of_users(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                           user_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
     rows = await conn.fetch(
         """
@@ -87,7 +88,7 @@ async def groups_of_users(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UU
     return out
 
 
-async def members_of_groups(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def members_of_groups(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                             group_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
     rows = await conn.fetch(MEMBERS_SQL + " WHERE gm.tenant_id = $1 AND"
                             " gm.group_id = ANY($2::uuid[]) ORDER BY gm.group_id, gm.member_id",
