@@ -35,6 +35,11 @@ TENANT_TABLES: dict[str, str | None] = {
     "webhooks": BY_TENANT,
     # the tenant's credentials
     "scim_tokens": BY_TENANT,
+    "introspection_clients": BY_TENANT,
+    # the gateway's limits and quotas (tenant_usage after users and groups: their delete
+    # triggers count down into it)
+    "tenant_limits": BY_TENANT,
+    "tenant_usage": BY_TENANT,
     # the operations ledger: written only by dsync.ledger.writes
     "operations": None,
 }
