@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dsync.tokens import admin_token_problem
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -23,6 +25,9 @@ class PostgresSettings(_Frozen):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     db_pool_min: int = Field(2, ge=1)
     db_pool_max: int = Field(10, ge=1)
+    db_app_role: str = Field("dsync_app", pattern=r"^[a-z_][a-z0-9_]*$|^$")
+    """Role the pooled connections switch to (`SET ROLE`); row-level security binds it.
+    Empty: run as the connecting role (which, as the tables' owner, bypasses RLS)."""
 
 
 class KafkaSettings(_Frozen):
@@ -122,6 +127,11 @@ class KafkaSettings(_Frozen):
 
 
 class HttpSettings(_Frozen):
+    """`DSYNC_ADMIN_TOKEN` must be empty (admin API off) or at least 32 bytes; a shorter
+    one stops the gateway at start (the error never shows the token)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="DSYNC_",
+                                      hide_input_in_errors=True)
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     admin_token: str = ""
@@ -129,6 +139,14 @@ class HttpSettings(_Frozen):
     """How long a SCIM write waits for the directory's outcome before answering 503."""
     retry_after_s: int = Field(2, ge=1)
     metrics_port: int = Field(0, ge=0, le=65535)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        problem = admin_token_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class ServiceSettings(_Frozen):

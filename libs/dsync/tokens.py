@@ -38,3 +38,17 @@ def bearer(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value:
         return None
     return value
+
+
+ADMIN_TOKEN_MIN_BYTES = 32
+
+
+def admin_token_problem(token: str) -> str | None:
+    """Why `token` cannot be the admin token (None if it can). Empty means "admin API
+    off" and is allowed; the message never contains the token."""
+    size = len(token.encode())
+    if 0 < size < ADMIN_TOKEN_MIN_BYTES:
+        return (f"DSYNC_ADMIN_TOKEN is {size} bytes long; it must be at least "
+                f"{ADMIN_TOKEN_MIN_BYTES} bytes. Generate one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(32))'")
+    return None

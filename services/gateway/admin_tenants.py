@@ -26,6 +26,7 @@ from dsync.tenants.lifecycle import (
     TenantNotFound,
     TokenInfo,
 )
+from dsync.tokens import token_hash
 
 _STATUS: dict[type[TenantError], int] = {TenantInvalid: 400, TenantNotFound: 404,
                                          TenantConflict: 409}
@@ -126,6 +127,7 @@ async def create_tenant(request: web.Request) -> web.Response:
     body = await json_body(request)
     tenant, token_id, token = await lifecycle.create_tenant(request.app["pool"],
                                                             body.get("name"))
+    request.app["auth"].token_created(token_hash(token))
     return web.json_response({**tenant_json(tenant), "scim_token": token,
                               "scim_token_id": str(token_id)}, status=201)
 
@@ -183,6 +185,7 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 async def create_token(request: web.Request) -> web.Response:
     token_id, token = await lifecycle.create_token(request.app["pool"], _tid(request))
+    request.app["auth"].token_created(token_hash(token))
     return web.json_response({"id": str(token_id), "scim_token": token}, status=201)
 
 

@@ -14,6 +14,7 @@ from dsync.process import metrics_handler
 from dsync.tracing import setup_tracing
 from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
+    admin_limits,
     admin_operations,
     admin_tenants,
     console,
@@ -28,12 +29,20 @@ from dsync_services.gateway import (
 from dsync_services.gateway.command_bus import CommandBus
 from dsync_services.gateway.health import healthz, ready_checks
 from dsync_services.gateway.metrics import GatewayMetrics
-from dsync_services.gateway.middlewares import SCIM_PREFIX, auth_middleware, metrics_middleware
+from dsync_services.gateway.middlewares import (
+    SCIM_PREFIX,
+    auth_middleware,
+    metrics_middleware,
+    throttle_middleware,
+)
+from dsync_services.gateway.negative_cache import NegativeCache
 from dsync_services.gateway.outcomes import OutcomeWaiter
 from dsync_services.gateway.request_ids import request_id_middleware
 from dsync_services.gateway.scim_http import scim_errors_middleware
 from dsync_services.gateway.settings import GatewaySettings
 from dsync_services.gateway.tenant_auth import TenantAuthenticator
+from dsync_services.gateway.tenant_limits import LimitsCache, LimitSettings
+from dsync_services.gateway.throttle import Throttle
 from dsync_services.gateway.token_usage import TokenUsage
 from dsync_services.roles import api as roles_api
 from dsync_services.sessions import api as sessions_api
@@ -43,16 +52,22 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings: GatewaySettings = app["settings"]
     await migrate_dsn(settings.postgres.database_url)
     await ensure_topics(settings.kafka)
-    pool = await create_pool(settings.postgres)
+    pool = await create_pool(
+        settings.postgres, acquire_timeout_s=settings.extra.db_acquire_timeout_s,
+        server_settings={"statement_timeout": str(settings.extra.db_statement_timeout_ms)})
     producer = build_producer(settings.kafka, client_id="gateway")
     await producer.start()
     waiter = OutcomeWaiter(pool, settings.postgres.database_url)
     await waiter.start()
-    auth = TenantAuthenticator(pool, settings.postgres.database_url,
-                               settings.extra.token_cache_ttl_s)
+    auth = TenantAuthenticator(
+        pool, settings.postgres.database_url, settings.extra.token_cache_ttl_s,
+        NegativeCache(settings.extra.token_negative_cache_size,
+                      settings.extra.token_negative_cache_ttl_s),
+        on_lookup=app["metrics"].token_lookups.inc)
     await auth.start()
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
     app["token_usage"] = TokenUsage(pool)
+    app["limits"] = LimitsCache(pool, app["limit_settings"])
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s,
                             outcome_seconds=app["metrics"].write_outcome,
@@ -68,9 +83,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: GatewaySettings) -> web.Application:
     app = web.Application(middlewares=[request_id_middleware, metrics_middleware,
-                                       auth_middleware, scim_errors_middleware],
+                                       auth_middleware, throttle_middleware,
+                                       scim_errors_middleware],
                           client_max_size=settings.extra.max_body_bytes)
     app["settings"] = settings
+    app["limit_settings"] = LimitSettings()
+    app["throttle"] = Throttle()
     request_ids.setup(app)
     metrics = GatewayMetrics()
     app["metrics"] = metrics
@@ -81,6 +99,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/metrics", metrics_handler(metrics.registry))
     admin_tenants.add_routes(app)
     admin_operations.add_routes(app)
+    admin_limits.add_routes(app)
     openapi.add_routes(app)
     scim_users.add_routes(app, SCIM_PREFIX)
     scim_groups.add_routes(app, SCIM_PREFIX)

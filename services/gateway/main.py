@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from dsync.health import LIFECYCLE
 from dsync.logs import setup_logging
@@ -21,7 +23,10 @@ log = logging.getLogger(__name__)
 
 
 async def main() -> None:
-    settings = GatewaySettings()
+    try:
+        settings = GatewaySettings()
+    except ValidationError as exc:
+        sys.exit(f"gateway: refusing to start, invalid settings:\n{exc}")
     setup_logging("gateway", settings.extra.log_level)
     if not settings.http.admin_token:
         log.warning("DSYNC_ADMIN_TOKEN is empty: the admin API refuses every call")

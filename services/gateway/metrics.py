@@ -25,3 +25,11 @@ class GatewayMetrics:
             buckets=(.0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
         self.auth_failures = Counter("dsync_gateway_auth_failures_total",
                                      "Rejected credentials", ["api"], registry=r)
+        self.token_lookups = Counter("dsync_gateway_token_lookups_total",
+                                     "SCIM token lookups that reached the database (not"
+                                     " answered by the token cache or the negative cache)",
+                                     registry=r)
+        self.throttled = Counter("dsync_gateway_throttled_total",
+                                 "SCIM requests refused with 429 (reason: rate or concurrency;"
+                                 " tier: the tenant's limits tier)", ["reason", "tier"],
+                                 registry=r)

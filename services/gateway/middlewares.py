@@ -1,6 +1,8 @@
-"""Request middlewares: metrics, SCIM tenant authentication, admin authentication."""
+"""Request middlewares: metrics, SCIM tenant authentication, admin authentication,
+per-tenant throttling."""
 from __future__ import annotations
 
+import re
 import time
 
 from aiohttp import web
@@ -9,7 +11,7 @@ from dsync.admin_http import AdminError, admin_error_response, require_admin
 from dsync.tenants.lifecycle import TenantError
 from dsync.tokens import bearer
 from dsync_services.gateway.admin_tenants import as_admin_error
-from dsync_services.gateway.scim_http import DATABASE_DOWN, Handler, error_response
+from dsync_services.gateway.scim_http import EXTRA_COST, UNAVAILABLE, Handler, error_response
 
 SCIM_PREFIX = "/scim/v2"
 
@@ -40,7 +42,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         token = bearer(request.headers.get("Authorization"))
         try:
             identity = await request.app["auth"].authenticate(token) if token else None
-        except DATABASE_DOWN:
+        except UNAVAILABLE:
             return error_response(503, "The directory database is temporarily unavailable;"
                                   " retry later", headers={"Retry-After": str(
                                       request.app["settings"].http.retry_after_s)})
@@ -75,7 +77,54 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             return admin_error_response(exc)
         except TenantError as exc:
             return admin_error_response(as_admin_error(exc))
-        except DATABASE_DOWN:
-            return admin_error_response(AdminError(
+        except UNAVAILABLE:
+            response = admin_error_response(AdminError(
                 503, "unavailable", "The database is temporarily unavailable; retry later"))
+            response.headers["Retry-After"] = str(request.app["settings"].http.retry_after_s)
+            return response
     return await handler(request)
+
+
+_LISTS = (f"{SCIM_PREFIX}/Users", f"{SCIM_PREFIX}/Groups")
+
+
+_INDEXED_LOOKUP = re.compile(r'^\s*(userName|externalId|id|displayName)\s+eq\s+"[^"]*"\s*$',
+                             re.IGNORECASE)
+
+
+def _is_search(request: web.Request) -> bool:
+    """A list or `.search` request: the reads whose cost the client chooses. The IdPs'
+    lookup before a create (`GET /Users?filter=userName eq "…"`) is an index lookup and
+    does not count."""
+    path = request.path.rstrip("/")
+    if request.method == "POST":
+        return path.endswith("/.search")
+    if request.method != "GET" or path not in _LISTS:
+        return False
+    return not _INDEXED_LOOKUP.match(request.query.get("filter", ""))
+
+
+@web.middleware
+async def throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Per-tenant rate limit and concurrency cap on SCIM requests: 429 + `Retry-After`."""
+    identity = request.get("tenant")
+    if identity is None:
+        return await handler(request)
+    limits = await request.app["limits"].get(identity.tenant_id)
+    throttle = request.app["throttle"]
+    search = _is_search(request)
+    refusal = throttle.admit(identity.tenant_id, time.monotonic(), limits.rate_per_s,
+                             limits.burst, limits.max_concurrency, search=search,
+                             max_searches=limits.max_searches)
+    if refusal is not None:
+        request.app["metrics"].throttled.labels(refusal.reason, limits.tier).inc()
+        what = {"rate": "request rate", "concurrency": "number of concurrent requests",
+                "searches": "number of concurrent list/search requests"}[refusal.reason]
+        return error_response(429, f"Too many requests: this tenant's {what} limit is "
+                              "reached; retry after the Retry-After delay",
+                              headers={"Retry-After": str(refusal.retry_after_s)})
+    try:
+        return await handler(request)
+    finally:
+        throttle.release(identity.tenant_id, search=search)
+        throttle.charge(identity.tenant_id, request.get(EXTRA_COST, 0), limits.burst)

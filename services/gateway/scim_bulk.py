@@ -25,10 +25,10 @@ from dsync.scim import resource_logic as logic
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, NotFound, ScimError, TooLarge
 from dsync.scim.schema import BULK_RESPONSE_SCHEMA
 from dsync.store.reads import get_group, get_user
-from dsync_services.gateway import bulk_refs
+from dsync_services.gateway import bulk_refs, quotas
 from dsync_services.gateway.bulk_refs import BulkPlan, Operation
 from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
-from dsync_services.gateway.scim_http import DATABASE_DOWN, scim_response
+from dsync_services.gateway.scim_http import UNAVAILABLE, scim_response
 from dsync_services.gateway.scim_limits import limits
 from dsync_services.gateway.writes import new_command
 
@@ -38,7 +38,7 @@ _COMMANDS: dict[tuple[str, str], type[Any]] = {
     ("POST", "Group"): c.CreateGroup, ("PUT", "Group"): c.ReplaceGroup,
     ("PATCH", "Group"): c.PatchGroup, ("DELETE", "Group"): c.DeleteGroup,
 }
-_UNAVAILABLE = (OutcomeTimeout, BrokerUnavailable, *DATABASE_DOWN)
+_UNAVAILABLE = (OutcomeTimeout, BrokerUnavailable, *UNAVAILABLE)
 
 
 async def read_limited(request: web.Request, max_bytes: int) -> Any:
@@ -95,6 +95,8 @@ class BulkRun:
                 rid = bulk_refs.resolve_id(op.resource_id, self.created)
                 entry["location"] = f"{self.base_url}/{op.resource_type}s/{rid}"
             command = self._command(op, _uuid(rid, op.resource_type) if rid else None)
+            if op.method == "POST":
+                await quotas.check_create(self.request, op.resource_type, record=False)
         except ScimError as exc:
             await self._record_rejection(op, rid, exc)
             return {**entry, "status": str(exc.status), "response": exc.body()}

@@ -7,13 +7,14 @@ from uuid import UUID
 
 from aiohttp import web
 
+from dsync.db.tenant_scope import tenant_scope
 from dsync.messages.commands import CreateGroup, DeleteGroup, PatchGroup, ReplaceGroup
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import NotFound
 from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.store.reads import get_group, group_members
-from dsync_services.gateway import scim_params
+from dsync_services.gateway import quotas, scim_params
 from dsync_services.gateway.scim_http import SCIM_MEDIA_TYPE, read_json, scim_response
 from dsync_services.gateway.scim_queries import wants
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
@@ -24,6 +25,7 @@ MEMBER_PAGE = 5000
 async def create_group(request: web.Request) -> web.Response:
     body = await read_json(request)
     doc = await prechecked(request, "Group", lambda: logic.command_resource(body, "Group"))
+    await quotas.check_create(request, "Group")
     return await submit(request, new_command(CreateGroup, request, resource=doc), "Group")
 
 
@@ -56,7 +58,8 @@ async def get_group_handler(request: web.Request) -> web.StreamResponse:
     params = scim_params.parse(request.query)
     tenant_id = request["tenant"].tenant_id
     pool = request.app["pool"]
-    resource = await get_group(pool, tenant_id, gid, with_members=False)
+    async with tenant_scope(pool, tenant_id) as conn:
+        resource = await get_group(conn, tenant_id, gid, with_members=False)
     if resource is None:
         raise NotFound(f"Group {gid} not found")
     resource = with_location(resource, request.app["settings"].base_url + "/scim/v2")

@@ -13,6 +13,7 @@ import asyncpg
 import orjson
 from aiohttp import web
 
+from dsync.db.pool import PoolExhausted
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, ScimError, TooLarge
 from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
 
@@ -22,6 +23,14 @@ DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceErro
                  asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
                  asyncpg.OperatorInterventionError, asyncpg.InternalClientError)
 """Errors that mean the database is unreachable right now (transient): answered 503."""
+UNAVAILABLE = (*DATABASE_DOWN, PoolExhausted)
+"""DATABASE_DOWN or overloaded (no free connection, statement timeout): answered 503."""
+EXTRA_COST = "dsync_extra_cost"
+"""Request key: rate-limit tokens the request costs beyond its first (see throttle)."""
+RESOURCES_PER_TOKEN = 25
+"""A list or search answer costs one more token per this many resources returned."""
+FILTERED = "dsync_filtered_query"
+"""Request key set by a list query that carries a client `filter` (see `overloaded`)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -73,6 +82,10 @@ async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.
             503, f"The change could not be queued (operation {exc.op_id}); nothing was "
             "applied. Retry later.",
             headers={"Retry-After": retry, "Dsync-Operation-Id": str(exc.op_id)})
+    except (PoolExhausted, asyncpg.QueryCanceledError) as exc:
+        if not request.path.startswith("/scim/"):
+            raise  # admin errors are rendered by the admin middleware
+        return overloaded(request, exc)
     except DATABASE_DOWN as exc:
         # The database is unreachable: transient, never the client's fault, never a 500.
         log.warning("database unavailable: %s", type(exc).__name__)
@@ -80,7 +93,8 @@ async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.
         await request.app["pool"].expire_connections()
         retry = str(request.app["settings"].http.retry_after_s)
         return error_response(503, "The directory database is temporarily unavailable. "
-                              "Retry later: a retried write is applied at most once.", headers={"Retry-After": retry})
+                              "Retry later: a retried write is applied at most once.",
+                              headers={"Retry-After": retry})
     except web.HTTPException as exc:
         if request.path.startswith("/scim/") and exc.status >= 400:
             return error_response(exc.status, exc.reason or "error",
@@ -94,3 +108,21 @@ async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.
         return error_response(500, "Internal error; the request can be retried",
                               headers={"Retry-After": str(
                                   request.app["settings"].http.retry_after_s)})
+
+
+def overloaded(request: web.Request, exc: Exception) -> web.Response:
+    """No free database connection in time, or a statement ran past the statement timeout.
+
+    A timed-out list query with a client filter is the filter's cost: 400 `tooMany`
+    (RFC 7644 §3.12: "more results than the server is willing to calculate"), not retried
+    by IdPs. Anything else is load: 503 + `Retry-After`."""
+    settings = request.app["settings"]
+    if isinstance(exc, asyncpg.QueryCanceledError) and request.get(FILTERED):
+        return error_response(
+            400, "The filter is too expensive: the query ran longer than "
+            f"{settings.extra.db_statement_timeout_ms} ms. Narrow the filter "
+            "(e.g. an 'eq' on userName, externalId or id) or lower 'count'.", "tooMany")
+    log.warning("database overloaded: %s", type(exc).__name__)
+    return error_response(503, "The directory is busy; retry later (a retried write is "
+                          "applied at most once).",
+                          headers={"Retry-After": str(settings.http.retry_after_s)})

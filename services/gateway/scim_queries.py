@@ -6,13 +6,20 @@ from typing import Any
 
 from aiohttp import web
 
+from dsync.db.tenant_scope import tenant_scope
 from dsync.scim.errors import InvalidSyntax, NotImplementedYet
 from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.scim.schema import LIST_SCHEMA, SEARCH_SCHEMA
 from dsync.store.listing import list_resources
 from dsync_services.gateway import scim_params
-from dsync_services.gateway.scim_http import read_json, scim_response
+from dsync_services.gateway.scim_http import (
+    EXTRA_COST,
+    FILTERED,
+    RESOURCES_PER_TOKEN,
+    read_json,
+    scim_response,
+)
 
 _RELATED = {"User": "groups", "Group": "members"}
 
@@ -30,11 +37,15 @@ def wants(attr: str, params: scim_params.ReadParams) -> bool:
 async def query(request: web.Request, resource_type: str,
                 params: scim_params.ReadParams) -> web.Response:
     base = request.app["settings"].base_url + "/scim/v2"
-    page = await list_resources(
-        request.app["pool"], request["tenant"].tenant_id, resource_type,
-        filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
-        offset=params.offset, limit=params.count,
-        with_related=wants(_RELATED[resource_type], params))
+    request[FILTERED] = params.filter is not None
+    tenant_id = request["tenant"].tenant_id
+    async with tenant_scope(request.app["pool"], tenant_id) as conn:
+        page = await list_resources(
+            conn, tenant_id, resource_type,
+            filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
+            offset=params.offset, limit=params.count,
+            with_related=wants(_RELATED[resource_type], params))
+    request[EXTRA_COST] = len(page.resources) // RESOURCES_PER_TOKEN
     resources = [project(with_location(r, base), resource_type,  # type: ignore[arg-type]
                          attributes=params.attributes, excluded=params.excluded)
                  for r in page.resources]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from dsync.db.tenant_scope import tenant_scope
 from dsync.messages.commands import CreateUser, DeleteUser, PatchUser, ReplaceUser
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import NotFound
 from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.store.reads import get_user
-from dsync_services.gateway import scim_params
+from dsync_services.gateway import quotas, scim_params
 from dsync_services.gateway.scim_http import read_json, scim_response
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
 
@@ -18,13 +19,16 @@ from dsync_services.gateway.writes import new_command, prechecked, resource_id, 
 async def create_user(request: web.Request) -> web.Response:
     body = await read_json(request)
     doc = await prechecked(request, "User", lambda: logic.command_resource(body, "User"))
+    await quotas.check_create(request, "User")
     return await submit(request, new_command(CreateUser, request, resource=doc), "User")
 
 
 async def get_user_handler(request: web.Request) -> web.Response:
     uid = resource_id(request)
     params = scim_params.parse(request.query)
-    resource = await get_user(request.app["pool"], request["tenant"].tenant_id, uid)
+    tenant_id = request["tenant"].tenant_id
+    async with tenant_scope(request.app["pool"], tenant_id) as conn:
+        resource = await get_user(conn, tenant_id, uid)
     if resource is None:
         raise NotFound(f"User {uid} not found")
     resource = with_location(resource, request.app["settings"].base_url + "/scim/v2")

@@ -3,12 +3,14 @@
 Lookups are by SHA-256 hash, confirmed with a constant-time comparison, and cached. A
 revocation publishes `NOTIFY dsync_tokens`; every gateway drops the cached entry at once
 (and clears the whole cache if its LISTEN connection was lost, so nothing stale survives).
+Hashes that matched nothing are remembered briefly in a bounded `NegativeCache`.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -18,6 +20,7 @@ from dsync.db import DbConnection
 from dsync.db.pool import connect
 from dsync.pipeline import channels
 from dsync.tokens import same_hash, token_hash
+from dsync_services.gateway.negative_cache import NegativeCache
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +34,14 @@ class TenantIdentity:
 
 
 class TenantAuthenticator:
-    def __init__(self, pool: asyncpg.Pool, dsn: str, ttl_s: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, ttl_s: float,
+                 unknown: NegativeCache | None = None,
+                 on_lookup: Callable[[], None] = lambda: None) -> None:
         self.pool = pool
         self.dsn = dsn
         self.ttl_s = ttl_s
+        self.unknown = unknown if unknown is not None else NegativeCache(0, 0)
+        self.on_lookup = on_lookup
         self._cache: dict[bytes, tuple[TenantIdentity, float]] = {}
         self._listener: asyncpg.Connection | None = None
         self._reconnecting = asyncio.Lock()
@@ -74,6 +81,10 @@ class TenantAuthenticator:
         key = str(token_id)
         self._cache = {h: v for h, v in self._cache.items() if str(v[0].token_id) != key}
 
+    def token_created(self, digest: bytes) -> None:
+        """A token with this hash now exists: never refuse it from the negative cache."""
+        self.unknown.forget(digest)
+
     async def stop(self) -> None:
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
@@ -93,12 +104,16 @@ class TenantAuthenticator:
         now = time.monotonic()
         if hit is not None and hit[1] > now:
             return hit[0]
+        if self.unknown.known_bad(digest, now):
+            return None
+        self.on_lookup()
         row = await self.pool.fetchrow(
             "SELECT k.id, k.tenant_id, k.token_hash, t.status FROM scim_tokens k"
             " JOIN tenants t ON t.id = k.tenant_id"
             " WHERE k.token_hash = $1 AND k.revoked_at IS NULL", digest)
         if row is None or not same_hash(bytes(row["token_hash"]), digest):
             self._cache.pop(digest, None)
+            self.unknown.remember(digest, now)
             return None
         identity = TenantIdentity(row["tenant_id"], row["id"], row["status"] == "disabled")
         if self._listener is not None and self.ttl_s > 0:

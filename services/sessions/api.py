@@ -1,8 +1,9 @@
 """The sessions service's HTTP API, mounted by the gateway with `setup(app)`:
 `POST /auth/v1/introspect` (RFC 7662 style) and `POST …/sessions` (issuing).
 
-Introspection requires the admin bearer token (RFC 7662 §2.1: the endpoint is protected;
-resource servers call it with the operator's credential). The token to check comes as JSON
+Introspection requires the admin bearer token or an introspection client's credentials
+(RFC 7662 §2.1: the endpoint is protected; see `introspection_clients`). The token to
+check comes as JSON
 `{"token"}` or as the RFC's form field `token=`. Every answer reads the current state in
 one round trip — the session, the directory's `users.active` (source of truth, updated in
 the SCIM answer's transaction) and the deactivation floor — so no cache can outlive a
@@ -18,9 +19,10 @@ import asyncpg
 from aiohttp import web
 from pydantic import Field
 
-from dsync.admin_http import AdminError, json_body, path_uuid, require_admin
+from dsync.admin_http import AdminError, json_body, path_uuid
 from dsync.settings import _Frozen
 from dsync.tokens import token_hash
+from dsync_services.sessions import introspection_clients
 from dsync_services.sessions import repository as sessions_repo
 from dsync_services.sessions.model import (
     Revocation,
@@ -50,11 +52,11 @@ async def _presented_token(request: web.Request) -> str:
 
 
 async def introspect(request: web.Request) -> web.Response:
-    require_admin(request)
+    scope = await introspection_clients.authorize(request)
     token = await _presented_token(request)
     row = await sessions_repo.introspection_row(request.app["pool"], token_hash(token))
     answer = introspection_answer(row, datetime.now(UTC))
-    return web.json_response(answer, headers=_NO_STORE)
+    return web.json_response(introspection_clients.scoped(answer, scope), headers=_NO_STORE)
 
 
 async def issue_session(request: web.Request) -> web.Response:
@@ -122,3 +124,4 @@ def setup(app: web.Application) -> None:
     app["session_settings"] = SessionSettings()
     app.router.add_post("/auth/v1/introspect", introspect)
     app.router.add_post("/admin/v1/tenants/{tid}/sessions", issue_session)
+    introspection_clients.add_routes(app)

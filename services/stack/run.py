@@ -22,7 +22,7 @@ from dsync.db.migrate import migrate_dsn
 from dsync.devservers.supervisor import SERVICES, Supervisor
 from dsync.kafka.topics import ensure_topics
 from dsync.settings import KafkaSettings
-from dsync.tokens import new_token
+from dsync.tokens import admin_token_problem, new_token
 
 STATE_DIR = Path(os.environ.get("DSYNC_STATE_DIR", ".dsync"))
 
@@ -81,6 +81,10 @@ def main() -> int:
     env.setdefault("DSYNC_HTTP_PORT", "8080")
     if not env.get("DSYNC_ADMIN_TOKEN"):
         env["DSYNC_ADMIN_TOKEN"] = new_token("dsync_admin_")
+    problem = admin_token_problem(env["DSYNC_ADMIN_TOKEN"])
+    if problem:
+        say(problem)
+        return 2
     env.setdefault("DSYNC_WEBHOOK_ALLOW_LOOPBACK", "true")
     started = _start_embedded(env)
     os.environ.update({k: env[k] for k in ("DSYNC_DATABASE_URL", "DSYNC_KAFKA_BOOTSTRAP")})

@@ -130,6 +130,12 @@ async def _populate(stack: RunningStack, tenant: Tenant) -> None:
     status, _ = await stack.admin("POST", f"/admin/v1/tenants/{tenant.id}/sessions",
                                   {"user_id": alice})
     assert status == 201
+    status, _ = await stack.admin("PUT", f"/admin/v1/tenants/{tenant.id}/limits",
+                                  {"max_users": 1000})
+    assert status == 200
+    status, _ = await stack.admin("POST", "/admin/v1/introspection-clients",
+                                  {"name": "api", "tenant_id": tenant.id})
+    assert status == 201
     status, _, _ = await stack.scim(tenant, "PATCH", f"/Users/{alice}", {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": False}]})

@@ -1,11 +1,16 @@
-"""asyncpg pools with JSON codecs for jsonb, so handlers read and write plain dicts."""
+"""asyncpg pools with JSON codecs for jsonb, so handlers read and write plain dicts, and
+optionally a bounded wait for a free connection (`PoolExhausted`)."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Generator
 from typing import Any
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolAcquireContext
 
+from dsync.db.tenant_scope import init_app_role
 from dsync.settings import PostgresSettings
 
 
@@ -19,6 +24,12 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                                   schema="pg_catalog")
 
 
+async def _init_pooled(conn: asyncpg.Connection, *, app_role: str) -> None:
+    await _init_connection(conn)
+    if app_role:
+        await init_app_role(conn, app_role)
+
+
 async def _keep_session(_conn: asyncpg.Connection) -> None:
     """Release without a reset query: dsync sets no session state (settings are
     transaction-local, locks transaction-scoped, LISTEN only on dedicated connections),
@@ -27,19 +38,65 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     as transient and expire the pool's connections (`pool.expire_connections()`)."""
 
 
-async def create_pool(settings: PostgresSettings, **overrides: Any) -> asyncpg.Pool:
-    """Open a pool to `settings.database_url`; raises OSError/asyncpg errors if unreachable."""
+class PoolExhausted(Exception):  # noqa: N818 (a condition, not a bug)
+    """No connection became free within the pool's acquire timeout (overload: transient)."""
+
+    def __init__(self, timeout_s: float | None) -> None:
+        super().__init__(f"no database connection free within {timeout_s}s")
+        self.timeout_s = timeout_s
+
+
+class _BoundedAcquire(PoolAcquireContext):
+    __slots__ = ()
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await super().__aenter__()
+        except TimeoutError:
+            raise PoolExhausted(self.timeout) from None
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        try:
+            return (yield from super().__await__())
+        except TimeoutError:
+            raise PoolExhausted(self.timeout) from None
+
+
+class BoundedPool(asyncpg.Pool):
+    """A pool whose `acquire()` (and so `fetch`, `execute`…) waits at most
+    `acquire_timeout_s` for a free connection, then raises `PoolExhausted`."""
+
+    acquire_timeout_s: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        return _BoundedAcquire(self, self.acquire_timeout_s if timeout is None else timeout)
+
+
+async def create_pool(settings: PostgresSettings, *, acquire_timeout_s: float | None = None,
+                      **overrides: Any) -> asyncpg.Pool:
+    """Open a pool to `settings.database_url`; raises OSError/asyncpg errors if unreachable.
+
+    With `acquire_timeout_s`, waiting for a free connection raises `PoolExhausted` after
+    that long instead of waiting forever."""
     options: dict[str, Any] = {
         "min_size": settings.db_pool_min,
         "max_size": settings.db_pool_max,
-        "init": _init_connection,
+        "init": functools.partial(_init_pooled, app_role=settings.db_app_role),
         "command_timeout": 30,
         "reset": _keep_session,
     }
     options.update(overrides)
-    pool = await asyncpg.create_pool(settings.database_url, **options)
-    assert pool is not None
-    return pool
+    if acquire_timeout_s is None:
+        pool = await asyncpg.create_pool(settings.database_url, **options)
+        assert pool is not None
+        return pool
+    bounded = BoundedPool(settings.database_url, max_queries=50000,
+                          max_inactive_connection_lifetime=300.0, loop=None,
+                          connection_class=asyncpg.Connection, record_class=asyncpg.Record,
+                          **options)
+    bounded.acquire_timeout_s = acquire_timeout_s
+    await bounded
+    return bounded
 
 
 async def connect(dsn: str) -> asyncpg.Connection:

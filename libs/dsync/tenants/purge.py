@@ -38,6 +38,11 @@ TENANT_TABLES: dict[str, str | None] = {
     "scim_token_usage": BY_TENANT,
     "setup_links": BY_TENANT,
     "console_sessions": BY_TENANT,  # an IT admin's setup sessions of this tenant
+    "introspection_clients": BY_TENANT,
+    # the gateway's limits and quotas (tenant_usage after users and groups: their delete
+    # triggers count down into it)
+    "tenant_limits": BY_TENANT,
+    "tenant_usage": BY_TENANT,
     # the operations ledger: written only by dsync.ledger.writes
     "operations": None,
 }

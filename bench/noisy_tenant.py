@@ -1,0 +1,167 @@
+"""Noisy neighbour: does tenant A, flooding at its limits, slow tenant B down?
+
+Starts the stack as `make run` does, seeds tenant A with users (so its filters cost
+something), gives A a rate limit and a concurrency cap (PUT /admin/v1/tenants/{A}/limits),
+then measures tenant B's `create_users` latency in an open loop at `--rate-b` per second:
+once alone, and once while A floods from a separate client process with expensive filtered
+searches (`co`/`ew`/`or`, sorted) and user creates, as fast as the gateway lets it (429s
+are counted, not waited out). Prints B's p50/p99 in each phase, the p99 ratio, and what A
+got through.
+
+    .venv/bin/python bench/noisy_tenant.py [--seconds 20] [--rate-b 50] [--a-rate 50]
+                                            [--a-concurrency 8] [--a-workers 32]
+                                            [--seed-users 1000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import random
+import time
+import urllib.request
+from collections import Counter
+from typing import Any
+
+import aiohttp
+from measurement import Phase, open_loop
+from scim_client import Bodies, ScimClient, Tenant, outcome_of
+from stack_process import StackProcess
+
+EXPENSIVE_FILTERS = (
+    'displayName co "a" or emails.value ew "9@example.com"',
+    'name.familyName co "o" and not (userName sw "z")',
+    'emails[value co "." and type eq "work"] or externalId co "Q"',
+)
+
+
+def _admin(stack: StackProcess, method: str, path: str, body: Any) -> Any:
+    req = urllib.request.Request(  # noqa: S310 - our own URL
+        stack.base_url + path, data=json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"Bearer {stack.admin_token}",
+                 "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
+        return json.load(r)
+
+
+async def _seed(base: str, tenant: Tenant, n: int) -> None:
+    bodies = Bodies("seed", random.Random(1))  # noqa: S311 - test data
+    async with aiohttp.ClientSession() as session:
+        client = ScimClient(session, base, 60)
+        for start in range(0, n, 200):
+            ops = [{"method": "POST", "path": "/Users", "bulkId": f"u{i}",
+                    "data": bodies.user()} for i in range(start, min(n, start + 200))]
+            status, _ = await client.call(tenant, "POST", "/Bulk", {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": ops}, parse=False)
+            if status != 200:
+                raise RuntimeError(f"seeding answered {status}")
+
+
+async def _flood(base: str, token: str, seconds: float, workers: int) -> dict[str, Any]:
+    tenant = Tenant("A", token)
+    bodies = Bodies(f"a{int(time.time())}", random.Random(2))  # noqa: S311
+    outcomes: Counter[str] = Counter()
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=workers)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        client = ScimClient(session, base, 60)
+
+        async def worker(n: int) -> None:
+            i = n
+            while time.perf_counter() < deadline:
+                i += workers
+                try:
+                    if i % 4 == 0:
+                        status, _ = await client.call(tenant, "POST", "/Users", bodies.user(),
+                                                      parse=False)
+                        kind = "write"
+                    else:
+                        status, _ = await client.call(tenant, "POST", "/Users/.search", {
+                            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                            "filter": EXPENSIVE_FILTERS[i % len(EXPENSIVE_FILTERS)],
+                            "sortBy": "name.familyName", "count": 100}, parse=False)
+                        kind = "search"
+                    outcomes[f"{kind}:{outcome_of(status)}"] += 1
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    outcomes[f"error:{type(exc).__name__}"] += 1
+
+        await asyncio.gather(*(worker(n) for n in range(workers)))
+    return dict(outcomes)
+
+
+def _flood_process(base: str, token: str, seconds: float, workers: int,
+                   out: Any) -> None:
+    out.put(asyncio.run(_flood(base, token, seconds, workers)))
+
+
+async def _b_phase(stack: StackProcess, tenant: Tenant, rate: float, seconds: float,
+                   label: str) -> Phase:
+    bodies = Bodies(label, random.Random(3))  # noqa: S311
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
+        client = ScimClient(session, stack.base_url + "/scim/v2", 60)
+
+        async def op(_i: int) -> str:
+            outcome, _user = await client.create_user(tenant, bodies.user())
+            return outcome
+
+        return await open_loop(op, int(rate * seconds), rate, 256, stack.pid)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--rate-b", type=float, default=50)
+    ap.add_argument("--a-rate", type=float, default=50, help="A's rate limit (requests/s)")
+    ap.add_argument("--a-burst", type=int, default=50)
+    ap.add_argument("--a-concurrency", type=int, default=8, help="A's concurrency cap")
+    ap.add_argument("--a-workers", type=int, default=32, help="A's concurrent clients")
+    ap.add_argument("--seed-users", type=int, default=1000)
+    args = ap.parse_args()
+    stack = StackProcess()
+    stack.start()
+    try:
+        base = stack.base_url + "/scim/v2"
+        a = Tenant("A", stack.create_tenant("noisy-a"))
+        b = Tenant("B", stack.create_tenant("quiet-b"))
+        tenants = json.load(urllib.request.urlopen(urllib.request.Request(  # noqa: S310
+            stack.base_url + "/admin/v1/tenants",
+            headers={"Authorization": f"Bearer {stack.admin_token}"}), timeout=30))
+        a_id = next(t["id"] for t in tenants["tenants"] if t["name"] == "noisy-a")
+        print(f"seeding tenant A with {args.seed_users} users ...", flush=True)
+        asyncio.run(_seed(base, a, args.seed_users))
+        _admin(stack, "PUT", f"/admin/v1/tenants/{a_id}/limits",
+               {"tier": "bench", "rate_per_s": args.a_rate, "burst": args.a_burst,
+                "max_concurrency": args.a_concurrency})
+        asyncio.run(_b_phase(stack, b, args.rate_b, 3, "warm"))  # warm-up, not reported
+        alone = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, "alone"))
+        results: Any = multiprocessing.get_context("spawn").Queue()
+        flood = multiprocessing.get_context("spawn").Process(
+            target=_flood_process, args=(base, a.token, args.seconds + 4, args.a_workers,
+                                         results))
+        flood.start()
+        time.sleep(2)  # A's flood is at full strength before B is measured
+        loaded = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, "flood"))
+        a_outcomes = results.get(timeout=120)
+        flood.join(60)
+    finally:
+        stack.stop()
+    p99_alone, p99_loaded = alone.latency_ms(99), loaded.latency_ms(99)
+    ratio = (p99_loaded / p99_alone) if p99_alone and p99_loaded else None
+    a_total = sum(a_outcomes.values())
+    print(json.dumps({
+        "b_rate_per_s": args.rate_b, "seconds": args.seconds,
+        "a_limits": {"rate_per_s": args.a_rate, "burst": args.a_burst,
+                     "max_concurrency": args.a_concurrency, "workers": args.a_workers},
+        "b_alone": alone.summary(), "b_under_flood": loaded.summary(),
+        "a_outcomes": a_outcomes,
+        "a_requests_per_s": round(a_total / (args.seconds + 4), 1),
+    }, indent=2))
+    print(f"\nB create_users at {args.rate_b:g}/s: p50 {alone.latency_ms(50):.1f} ms alone, "
+          f"{loaded.latency_ms(50):.1f} ms under A's flood; p99 {p99_alone:.1f} ms alone, "
+          f"{p99_loaded:.1f} ms under A's flood; ratio {ratio:.2f}x (goal ≤ 2x)")
+
+
+if __name__ == "__main__":
+    main()
