@@ -7,7 +7,7 @@ from aiohttp import web
 
 from dsync.admin_http import AdminError, admin_error_response, require_admin
 from dsync.tokens import bearer
-from dsync_services.gateway.scim_http import DATABASE_DOWN, Handler, error_response
+from dsync_services.gateway.scim_http import BAD_DATA, DATABASE_DOWN, Handler, error_response
 
 SCIM_PREFIX = "/scim/v2"
 
@@ -57,6 +57,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if exc.status == 401:
                 request.app["metrics"].auth_failures.labels("admin").inc()
             return admin_error_response(exc)
+        except BAD_DATA:
+            return admin_error_response(AdminError(
+                400, "invalid_value", "A value in the request cannot be stored"))
         except DATABASE_DOWN:
             return admin_error_response(AdminError(
                 503, "unavailable", "The database is temporarily unavailable; retry later"))

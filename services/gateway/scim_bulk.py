@@ -24,6 +24,7 @@ from dsync.messages.answers import WriteAnswer
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, NotFound, ScimError, TooLarge
 from dsync.scim.schema import BULK_RESPONSE_SCHEMA
+from dsync.scim.text_check import check_json
 from dsync.store.reads import get_group, get_user
 from dsync_services.gateway import bulk_refs
 from dsync_services.gateway.bulk_refs import BulkPlan, Operation
@@ -54,9 +55,11 @@ async def read_limited(request: web.Request, max_bytes: int) -> Any:
             raise too_large
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
+        body = json.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidSyntax("The request body is not valid JSON") from None
+    check_json(body)  # NUL, lone surrogates, Infinity: 400 for the whole request
+    return body
 
 
 class BulkRun:

@@ -13,7 +13,8 @@ import asyncpg
 import orjson
 from aiohttp import web
 
-from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, ScimError, TooLarge
+from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, InvalidValue, ScimError, TooLarge
+from dsync.scim.text_check import check_json, check_pairs
 from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,10 @@ DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceErro
                  asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
                  asyncpg.OperatorInterventionError, asyncpg.InternalClientError)
 """Errors that mean the database is unreachable right now (transient): answered 503."""
+BAD_DATA = (asyncpg.DataError, asyncpg.exceptions._base.DataError)  # noqa: SLF001
+"""PostgreSQL refused a value (out of range, bad encoding) or asyncpg could not encode one:
+the request's fault, answered 400; checked before DATABASE_DOWN (the client-side DataError
+is an InterfaceError)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -50,17 +55,32 @@ async def read_json(request: web.Request) -> Any:
     if len(raw) > max_bytes:
         raise TooLarge(f"The request body exceeds {max_bytes} bytes")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:  # also: depth > 1024, lone surrogates, NaN
+        if "surrogate" in str(exc) or "infinity" in str(exc):
+            raise InvalidValue(f"The request body holds a value that cannot be stored: {exc}"
+                               ) from None
         raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
+    check_json(body)
+    return body
 
 
 @web.middleware
 async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        if request.path.startswith("/scim/"):
+            check_pairs(request.query.items(), "the query string")
         return await handler(request)
     except ScimError as exc:
         return scim_response(exc.status, exc.body())
+    except BAD_DATA as exc:
+        # A value the database refuses is bad input that got past validation: a 400 (and
+        # a log line to close the gap), never "database down" with the pool expired.
+        log.warning("database refused a value on %s %s: %s", request.method, request.path,
+                    type(exc).__name__)
+        if not request.path.startswith("/scim/"):
+            raise
+        return error_response(400, "A value in the request cannot be stored", "invalidValue")
     except OutcomeTimeout as exc:
         retry = str(request.app["settings"].http.retry_after_s)
         return error_response(

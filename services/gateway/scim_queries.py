@@ -57,7 +57,8 @@ def _handlers(resource_type: str):  # type: ignore[no-untyped-def]
         if not isinstance(body, dict):
             raise InvalidSyntax("A search body must be a SearchRequest object")
         schemas = body.get("schemas")
-        if schemas is not None and SEARCH_SCHEMA not in schemas:
+        if schemas is not None and (not isinstance(schemas, list)
+                                    or SEARCH_SCHEMA not in schemas):
             raise InvalidSyntax(f"A search body must declare the schema {SEARCH_SCHEMA}")
         return await query(request, resource_type, scim_params.parse(body))
 
