@@ -15,6 +15,7 @@ from dsync.scim.render import with_location
 from dsync.store.reads import get_group, group_members
 from dsync_services.gateway import scim_params
 from dsync_services.gateway.scim_http import SCIM_MEDIA_TYPE, read_json, scim_response
+from dsync_services.gateway.scim_limits import limits
 from dsync_services.gateway.scim_queries import wants
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
 
@@ -53,7 +54,7 @@ async def delete_group(request: web.Request) -> web.Response:
 
 async def get_group_handler(request: web.Request) -> web.StreamResponse:
     gid = resource_id(request)
-    params = scim_params.parse(request.query)
+    params = scim_params.parse(request.query, limits(request.app))
     tenant_id = request["tenant"].tenant_id
     pool = request.app["pool"]
     resource = await get_group(pool, tenant_id, gid, with_members=False)

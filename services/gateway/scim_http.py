@@ -14,8 +14,10 @@ import orjson
 from aiohttp import web
 
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, InvalidValue, ScimError, TooLarge
+from dsync.scim.limits import check_patch, check_strings
 from dsync.scim.text_check import check_json, check_pairs
 from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
+from dsync_services.gateway.scim_limits import limits
 
 log = logging.getLogger(__name__)
 SCIM_MEDIA_TYPE = "application/scim+json"
@@ -62,6 +64,10 @@ async def read_json(request: web.Request) -> Any:
                                ) from None
         raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
     check_json(body)
+    scim_limits = limits(request.app)
+    check_strings(body, scim_limits)
+    if request.method == "PATCH":
+        check_patch(body, scim_limits)
     return body
 
 

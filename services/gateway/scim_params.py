@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsync.scim.errors import InvalidValue, ScimError
+from dsync.scim.limits import ScimLimits, check_attribute_names, check_filter
 
 MAX_COUNT = 1000
+"""The default of `DSYNC_MAX_COUNT`."""
+_DEFAULT_LIMITS = ScimLimits.model_construct()  # the class defaults, no environment read
 DEFAULT_COUNT = 100
 
 
@@ -74,25 +77,31 @@ def _names(raw: Any, name: str) -> list[str] | None:
     return [i.strip() for i in items if i.strip()]
 
 
-def parse(params: Mapping[str, Any]) -> ReadParams:
+def parse(params: Mapping[str, Any], limits: ScimLimits = _DEFAULT_LIMITS) -> ReadParams:
     """From URL query or a SearchRequest body; RFC 7644 says non-positive startIndex is 1
     and a negative count is 0; counts above the maximum are capped. Raises InvalidValue for
-    a parameter of the wrong type and a `startIndex` above `MAX_START_INDEX`."""
+    a parameter of the wrong type and a `startIndex` above `MAX_START_INDEX`, TooMany for
+    attribute lists and InvalidFilter for filters over `limits`."""
     start = max(1, _int(params.get("startIndex"), "startIndex", 1))
     if start > MAX_START_INDEX:
         raise InvalidValue(f"startIndex must be at most {MAX_START_INDEX}")
-    count = min(MAX_COUNT, max(0, _int(params.get("count"), "count", DEFAULT_COUNT)))
+    count = min(limits.max_count, max(0, _int(params.get("count"), "count", DEFAULT_COUNT)))
     order = _text(params.get("sortOrder"), "sortOrder")
     if order is not None and order.lower() not in ("ascending", "descending"):
         raise InvalidValue("sortOrder must be 'ascending' or 'descending'")
     cursor = params.get("cursor")
     if cursor is not None and not isinstance(cursor, str):
         raise InvalidValue("cursor must be a string")
-    return ReadParams(filter=_text(params.get("filter"), "filter"),
+    filter_text = _text(params.get("filter"), "filter")
+    check_filter(filter_text, limits)
+    attributes = _names(params.get("attributes"), "attributes")
+    excluded = _names(params.get("excludedAttributes"), "excludedAttributes")
+    check_attribute_names(attributes, "attributes", limits)
+    check_attribute_names(excluded, "excludedAttributes", limits)
+    return ReadParams(filter=filter_text,
                       sort_by=_text(params.get("sortBy"), "sortBy"),
                       sort_order=order, start_index=start, count=count,
-                      attributes=_names(params.get("attributes"), "attributes"),
-                      excluded=_names(params.get("excludedAttributes"), "excludedAttributes"),
+                      attributes=attributes, excluded=excluded,
                       cursor=cursor)
 
 

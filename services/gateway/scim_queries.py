@@ -13,6 +13,7 @@ from dsync.scim.schema import LIST_SCHEMA, SEARCH_SCHEMA
 from dsync.store.listing import list_resources
 from dsync_services.gateway import scim_params
 from dsync_services.gateway.scim_http import read_json, scim_response
+from dsync_services.gateway.scim_limits import limits
 
 _RELATED = {"User": "groups", "Group": "members"}
 
@@ -50,7 +51,8 @@ async def query(request: web.Request, resource_type: str,
 
 def _handlers(resource_type: str):  # type: ignore[no-untyped-def]
     async def listing(request: web.Request) -> web.Response:
-        return await query(request, resource_type, scim_params.parse(request.query))
+        params = scim_params.parse(request.query, limits(request.app))
+        return await query(request, resource_type, params)
 
     async def search(request: web.Request) -> web.Response:
         body = await read_json(request)
@@ -60,7 +62,7 @@ def _handlers(resource_type: str):  # type: ignore[no-untyped-def]
         if schemas is not None and (not isinstance(schemas, list)
                                     or SEARCH_SCHEMA not in schemas):
             raise InvalidSyntax(f"A search body must declare the schema {SEARCH_SCHEMA}")
-        return await query(request, resource_type, scim_params.parse(body))
+        return await query(request, resource_type, scim_params.parse(body, limits(request.app)))
 
     return listing, search
 

@@ -12,6 +12,7 @@ from dsync.scim.render import with_location
 from dsync.store.reads import get_user
 from dsync_services.gateway import scim_params
 from dsync_services.gateway.scim_http import read_json, scim_response
+from dsync_services.gateway.scim_limits import limits
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
 
 
@@ -23,7 +24,7 @@ async def create_user(request: web.Request) -> web.Response:
 
 async def get_user_handler(request: web.Request) -> web.Response:
     uid = resource_id(request)
-    params = scim_params.parse(request.query)
+    params = scim_params.parse(request.query, limits(request.app))
     resource = await get_user(request.app["pool"], request["tenant"].tenant_id, uid)
     if resource is None:
         raise NotFound(f"User {uid} not found")

@@ -42,3 +42,29 @@ def test_storable_json_passes() -> None:
 @pytest.mark.parametrize("header", ["Bearer \udcff", "Bearer é", "Bearer a\x01b"])
 def test_bearer_with_non_ascii_bytes_is_no_token(header: str) -> None:
     assert bearer(header) is None
+
+
+def test_limits_refuse_long_names_deep_filters_and_big_patches() -> None:
+    from dsync.scim.errors import InvalidFilter, TooMany
+    from dsync.scim.limits import ScimLimits, check_filter, check_patch, check_strings
+
+    limits = ScimLimits.model_construct()
+    check_strings({"userName": "u" * 512, "title": "t" * 16_384}, limits)
+    for body in ({"userName": "u" * 513}, {"members": [{"value": "m", "displayName": "d" * 513}]},
+                 {"Operations": [{"op": "replace", "path": "externalId", "value": "e" * 513}]},
+                 {"title": "t" * 16_385}):
+        with pytest.raises(InvalidValue):
+            check_strings(body, limits)
+    check_filter("(" * 16 + "a pr" + ")" * 16, limits)
+    check_filter('userName eq "((((((((((((((((((((("', limits)  # inside a string
+    with pytest.raises(InvalidFilter):
+        check_filter("(" * 17 + "a pr" + ")" * 17, limits)
+    check_patch({"Operations": [{"op": "add", "path": "members",
+                                 "value": [{"value": str(i)} for i in range(20_000)]}]}, limits)
+    with pytest.raises(TooMany):
+        check_patch({"Operations": [{"op": "add", "value": {
+            "members": [{"value": str(i)} for i in range(20_001)]}}]}, limits)
+    with pytest.raises(TooMany):
+        check_patch({"operations": [{"op": "remove", "path": "title"}] * 1001}, limits)
+    with pytest.raises(TooMany):
+        scim_params.parse({"attributes": ",".join(["a"] * 101)}, limits)
