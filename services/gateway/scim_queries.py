@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from dsync.scim.errors import InvalidSyntax, NotImplementedYet
-from dsync.scim.filter import project
+from dsync.scim.filter import compile_projection
 from dsync.scim.render import with_location
 from dsync.scim.schema import LIST_SCHEMA, SEARCH_SCHEMA
 from dsync.store.listing import list_resources
@@ -36,9 +36,9 @@ async def query(request: web.Request, resource_type: str,
         filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
         offset=params.offset, limit=params.count,
         with_related=wants(_RELATED[resource_type], params))
-    resources = [project(with_location(r, base), resource_type,  # type: ignore[arg-type]
-                         attributes=params.attributes, excluded=params.excluded)
-                 for r in page.resources]
+    projection = compile_projection(resource_type,  # type: ignore[arg-type]
+                                    attributes=params.attributes, excluded=params.excluded)
+    resources = [projection.apply(with_location(r, base)) for r in page.resources]
     body: dict[str, Any] = {"schemas": [LIST_SCHEMA], "totalResults": page.total,
                             "itemsPerPage": len(resources)}
     if params.cursor is None:
