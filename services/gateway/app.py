@@ -46,7 +46,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     await auth.start()
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
-                            settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s)
+                            settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s,
+                            settings.kafka.kafka_max_message_bytes)
     yield
     await auth.stop()
     await waiter.stop()
