@@ -48,6 +48,17 @@ def error_response(status: int, detail: str, scim_type: str | None = None,
     return scim_response(status, body, headers)
 
 
+def not_modified(request: web.Request, etag: str) -> bool:
+    """Whether `If-None-Match` names the current version (or is `*`): answer 304 (RFC 7644
+    §3.14, RFC 9110 §13.1.2; weak comparison, so `W/"3"` matches `"3"`)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    wanted = etag.removeprefix("W/")
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or wanted in tags
+
+
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON (`application/scim+json` or `application/json`)."""
     max_bytes = request.app["settings"].extra.max_body_bytes
