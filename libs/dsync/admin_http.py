@@ -41,7 +41,7 @@ def path_uuid(request: web.Request, name: str, what: str) -> UUID:
 async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.read() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise AdminError(400, "invalid_json", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise AdminError(400, "invalid_json", "The request body must be a JSON object")
