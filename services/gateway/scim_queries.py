@@ -35,7 +35,8 @@ async def query(request: web.Request, resource_type: str,
         request.app["pool"], request["tenant"].tenant_id, resource_type,
         filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
         offset=params.offset, limit=params.count,
-        with_related=wants(_RELATED[resource_type], params))
+        with_related=wants(_RELATED[resource_type], params),
+        member_budget=limits(request.app).max_list_members)
     projection = compile_projection(resource_type,  # type: ignore[arg-type]
                                     attributes=params.attributes, excluded=params.excluded)
     resources = [projection.apply(with_location(r, base)) for r in page.resources]

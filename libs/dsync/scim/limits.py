@@ -34,6 +34,7 @@ class ScimLimits(_Frozen):
     max_patch_operations: int = Field(1000, ge=1, le=100_000)
     max_members_per_patch: int = Field(20_000, ge=1, le=1_000_000)
     max_count: int = Field(1000, ge=1, le=10_000)
+    max_list_members: int = Field(10_000, ge=1, le=1_000_000)
 
 
 def check_strings(value: Any, limits: ScimLimits) -> None:
