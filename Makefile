@@ -28,8 +28,13 @@ test-unit: $(STAMP) ## only the pure unit tests (seconds)
 bench: $(STAMP) ## start a stack, print throughput/latency/CPU figures (ARGS="--quick", "--full", "--repeat 3")
 	$(BIN)/python bench/run.py $(ARGS)
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff + mypy --strict over libs, services and bench (what CI runs too)
 	$(BIN)/ruff check libs services tests bench
+	@# mypy resolves the import names through links: dsync -> libs/dsync, dsync_services -> services
+	@mkdir -p $(VENV)/typecheck && ln -sfn ../../libs/dsync $(VENV)/typecheck/dsync \
+	  && ln -sfn ../../services $(VENV)/typecheck/dsync_services
+	$(BIN)/mypy -p dsync -p dsync_services
+	$(BIN)/mypy bench
 
 clean: ## remove the venv and local state
 	rm -rf $(VENV) .dsync

@@ -29,6 +29,8 @@ import aiohttp
 import asyncpg
 from common import RunningStack, boot, percentiles
 
+from dsync.db import DbConnection
+
 PATCH = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
          "Operations": [{"op": "replace", "value": {"active": False}}]}
 LAG_METRIC = "dsync_deprovisioning_lag_seconds_bucket"
@@ -74,19 +76,19 @@ def _quantile(q: float, before: dict[float, float], after: dict[float, float]) -
     return prev_b * 1000
 
 
-async def _ledger_lags(db: asyncpg.Connection, tenant_id: str) -> list[float]:
+async def _ledger_lags(db: DbConnection, tenant_id: str) -> list[float]:
     rows = await db.fetch("SELECT extract(epoch FROM completed_at - received_at) AS lag"
                           " FROM operations WHERE tenant_id = $1 AND kind = 'session_revocation'"
                           " AND status = 'applied'", tenant_id)
     return [float(r["lag"]) for r in rows]
 
 
-async def _live(db: asyncpg.Connection, tenant_id: str) -> int:
+async def _live(db: DbConnection, tenant_id: str) -> int:
     return await db.fetchval("SELECT count(*) FROM sessions WHERE tenant_id = $1"  # type: ignore[no-any-return]
                              " AND revoked_at IS NULL", tenant_id)
 
 
-async def one_user_many_sessions(stack: RunningStack, db: asyncpg.Connection, sessions: int,
+async def one_user_many_sessions(stack: RunningStack, db: DbConnection, sessions: int,
                                  rounds: int) -> None:
     tenant = await stack.new_tenant("bench-one-user")
     client: list[float] = []
@@ -114,7 +116,7 @@ async def one_user_many_sessions(stack: RunningStack, db: asyncpg.Connection, se
     _report(f"1 user x {sessions} sessions, {rounds} rounds", h0, h1, ledger, client)
 
 
-async def burst(stack: RunningStack, db: asyncpg.Connection, users: int,
+async def burst(stack: RunningStack, db: DbConnection, users: int,
                 concurrency: int) -> None:
     tenant = await stack.new_tenant("bench-burst")
     t0 = time.perf_counter()

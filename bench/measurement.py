@@ -73,7 +73,9 @@ class Phase:
 
     def summary(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
-        r3 = lambda v: None if v is None else round(v, 3)  # noqa: E731
+        def r3(v: float | None) -> float | None:
+            return None if v is None else round(v, 3)
+
         return {
             "ops": self.ops, "ok": self.ok, "errors": dict(self.errors),
             "wall_s": r3(self.wall_s), "ops_per_s": r3(self.ops_per_s),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from measurement import Phase
@@ -65,7 +66,10 @@ def cpu_table(runs: list[tuple[str, list[Phase]]]) -> str:
     """CPU-ms per op of the stack by process group, one row per workload."""
     runs = [(label, phases) for label, phases in runs if phases]
     groups = _groups([p.cpu_s for _, phases in runs for p in phases])
-    rows = [[label, *(_by(phases, lambda p, g=g: p.cpu_ms_per_op(g), "{:.2f}") for g in groups),
+    def of_group(g: str) -> Callable[[Phase], float | None]:
+        return lambda p: p.cpu_ms_per_op(g)
+
+    rows = [[label, *(_by(phases, of_group(g), "{:.2f}") for g in groups),
              _by(phases, lambda p: p.cpu_ms_per_op(), "{:.2f}")] for label, phases in runs]
     return table(["CPU-ms per op", *groups, "total"], rows)
 
@@ -96,7 +100,7 @@ def growth_table(growth: dict[str, Any]) -> str:
                      _by(phases, lambda p: p.latency_ms(50), "{:,.0f}"),
                      _by(phases, lambda p: p.latency_ms(99), "{:,.0f}"),
                      _by(phases, _us_per_member, "{:,.0f}"),
-                     *(_by(phases, lambda p, g=g: _us_per_member(p, g), "{:,.0f}")
+                     *(_by(phases, partial(_us_per_member, group=g), "{:,.0f}")
                        for g in groups),
                      str(sum(sum(p.errors.values()) for p in phases))])
     return table(["group size", "members/s", "p50 ms", "p99 ms", "CPU-µs/member",

@@ -65,6 +65,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
     ap.add_argument("--random-seed", type=int, default=1)
     ap.add_argument("--keep-state", action="store_true", help="keep the stack's temp dir/logs")
+    ap.add_argument("--one-stack", action="store_true",
+                    help="run every stage on one stack (default: a fresh stack per stage, as"
+                         " the embedded broker's fetch cost grows with the batches it holds)")
     args = ap.parse_args()
     args.tenant_counts = [int(x) for x in args.tenants_list.split(",") if x.strip()]
     args.stages = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -131,13 +134,28 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def main() -> None:
-    args = parse_args()
-    sizes = Sizes.quick() if args.quick else Sizes.default(full=args.full)
-    say(f"starting the stack (python -m dsync_services.stack); {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}")
+def stack_runs(args: argparse.Namespace) -> list[tuple[list[str], list[int]]]:
+    """(stages, tenant counts) of each stack the bench starts: one for everything with
+    --one-stack, else one per stage and tenant count (idle and group growth on their own)."""
+    if args.one_stack:
+        return [(args.stages, args.tenant_counts)]
+    runs: list[tuple[list[str], list[int]]] = []
+    if "idle" in args.stages:
+        runs.append((["idle"], [1]))
+    runs += [([stage], [count]) for count in args.tenant_counts for stage in args.stages
+             if stage not in ("idle", "group_growth")]
+    if "group_growth" in args.stages:
+        runs.append((["group_growth"], [1]))
+    return runs
+
+
+def run_on_fresh_stack(args: argparse.Namespace, sizes: Sizes,
+                       results: dict[str, Any]) -> None:
+    """Start a stack, create the tenants, run `args.stages`, stop it; figures go to
+    `results`. Raises Aborted / RuntimeError when a stage cannot go on."""
+    say(f"starting a stack for {','.join(args.stages)} x {args.tenant_counts} tenants; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     stack = StackProcess(keep_state=args.keep_state)
-    results: dict[str, Any] = {"by_tenants": {}, "restarted": [], "aborted": None}
     try:
         stack.start()
         say(f"healthy on port {stack.port} (stack pid {stack.pid}, state {stack.state_dir})")
@@ -146,16 +164,29 @@ def main() -> None:
         pids_before = stack.service_pids()
         try:
             asyncio.run(run_all(args, sizes, stack, tenant_tokens, results))
+        finally:
+            pids_after = stack.service_pids()
+            results["restarted"] += sorted(s for s in pids_before
+                                           if pids_after.get(s) != pids_before[s])
+    finally:
+        say("stopping the stack (SIGTERM)")
+        stack.stop()
+
+
+def main() -> None:
+    args = parse_args()
+    sizes = Sizes.quick() if args.quick else Sizes.default(full=args.full)
+    results: dict[str, Any] = {"by_tenants": {}, "restarted": [], "aborted": None}
+    for stages, counts in stack_runs(args):
+        try:
+            run_on_fresh_stack(argparse.Namespace(**{**vars(args), "stages": stages,
+                                                     "tenant_counts": counts}), sizes, results)
         except KeyboardInterrupt:
             results["aborted"] = "interrupted"
         except (Aborted, RuntimeError) as exc:
             results["aborted"] = str(exc)
-        pids_after = stack.service_pids()
-        results["restarted"] = sorted(s for s in pids_before
-                                      if pids_after.get(s) != pids_before[s])
-    finally:
-        say("stopping the stack (SIGTERM)")
-        stack.stop()
+        if results["aborted"]:
+            break
     clean = print_report(results, args)
     if args.json:
         with open(args.json, "w") as fh:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -113,7 +114,8 @@ class WorkloadRun:
             self.mix[kind] += 1
         if kind == "group_add":
             return await self._group_add(i)
-        return await getattr(self, f"_{kind}")(i, k)
+        step: Callable[[int, int], Awaitable[str]] = getattr(self, f"_{kind}")
+        return await step(i, k)
 
     def _pool(self, k: int, part: str) -> list[User]:
         pool = self.seeded[k]

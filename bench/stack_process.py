@@ -41,7 +41,7 @@ def free_port_block(size: int = 5) -> int:
     for _ in range(100):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
+            base: int = s.getsockname()[1]
         if base + size < 65536 and all(_port_free(base + i) for i in range(1, size)):
             return base
     raise RuntimeError("no block of free ports found")

@@ -1,12 +1,18 @@
 """Structured logs: one JSON object per line with `service`, and `tenant_id` /
-`operation_id` when given as `extra=`. Never log tokens or SCIM bodies."""
+`operation_id` when given as `extra=`; `request_id` on every line written while a gateway
+request is served (`REQUEST_ID`). Never log tokens or SCIM bodies."""
 from __future__ import annotations
 
 import json
 import logging
 import sys
 import time
+from contextvars import ContextVar
 from typing import Any
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("dsync_request_id", default=None)
+"""The id of the HTTP request being served (set by the gateway), added to every line."""
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _FIELDS = ("tenant_id", "operation_id", "event_id", "partition", "offset", "reason_code")
 
@@ -25,6 +31,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            out["request_id"] = request_id
         for name in _FIELDS:
             value = getattr(record, name, None)
             if value is not None:

@@ -23,7 +23,7 @@ from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
 from dsync.logs import setup_logging
 from dsync.pipeline.listener import NotifyListener
-from dsync.runtime import start_ops_server, stop_event_on_signals
+from dsync.process import start_ops_server, stop_event_on_signals
 from dsync.settings import KafkaSettings, PostgresSettings, ServiceSettings
 
 log = logging.getLogger(__name__)

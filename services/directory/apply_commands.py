@@ -17,10 +17,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import orjson
 
+from dsync.db import DbConnection
 from dsync.ledger import writes
 from dsync.messages.answers import WriteAnswer
 from dsync.messages.commands import Command
@@ -41,7 +43,7 @@ from dsync_services.directory.user_batch import HOT_TYPES, Applied, UserBatch
 log = logging.getLogger(__name__)
 TERMINAL = ("applied", "rejected")
 
-async def _answer(conn: asyncpg.Connection, command: Command, decision: Decision
+async def _answer(conn: DbConnection, command: Command, decision: Decision
                   ) -> dict[str, Any]:
     outcome = decision.outcome
     if outcome.error is not None:
@@ -57,7 +59,7 @@ _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError,
 """Database errors caused by a command's data (not by the database being down)."""
 
 
-async def apply_one(conn: asyncpg.Connection, command: Command, raw: bytes, *,
+async def apply_one(conn: DbConnection, command: Command, raw: bytes, *,
                     isolate: bool) -> tuple[str, dict[str, Any] | None]:
     """Apply one command inside the caller's transaction; return the operation status
     (`applied`, `rejected` or `duplicate`) and the stored response (None for a duplicate).
@@ -104,7 +106,7 @@ async def apply_one(conn: asyncpg.Connection, command: Command, raw: bytes, *,
     return ("applied" if err is None else "rejected"), response
 
 
-async def _persist(conn: asyncpg.Connection, command: Command, decision: Decision,
+async def _persist(conn: DbConnection, command: Command, decision: Decision,
                    now: datetime) -> None:
     for write in decision.writes:
         await repository.save(conn, command.tenant_id, write)
@@ -146,18 +148,19 @@ def _runs(commands: list[tuple[Command, bytes]]
     return runs
 
 
-async def _hot(conn: asyncpg.Connection, commands: list[tuple[Command, bytes]]) -> list[str]:
+async def _hot(conn: DbConnection, commands: list[tuple[Command, bytes]]) -> list[str]:
     """User creates/replaces/patches: one read, one write statement (user_batch)."""
     batch = UserBatch(datetime.now(UTC))
-    await batch.load(conn, [(c.tenant_id, c.resource_id) for c, _ in commands
-                            if c.type != "user.create"])
+    await batch.load(conn, [(c.tenant_id, target) for c, _ in commands  # not the creates
+                            if (target := getattr(c, "resource_id", None)) is not None])
     for command, raw in commands:
         method, path, _ = describe(command)
+        rid: UUID | None = getattr(command, "resource_id", None)  # None: a create
         try:
-            decision = HANDLERS[command.type].decide(command, batch.state.get(
-                getattr(command, "resource_id", None)), batch.now)
+            current = batch.state.get(rid) if rid is not None else None
+            decision = HANDLERS[command.type].decide(command, current, batch.now)
         except ScimError as exc:
-            decision = rejected(exc, "User", getattr(command, "resource_id", None))
+            decision = rejected(exc, "User", rid)
         batch.record(Applied(command, raw, method, path, decision))
     try:
         return await batch.write(conn, _user_answer)
@@ -179,7 +182,7 @@ def _user_answer(command: Command, decision: Decision,
         save.id, save.doc, save.version, save.created_at, save.updated_at, groups)).wire()
 
 
-async def _careful(conn: asyncpg.Connection,
+async def _careful(conn: DbConnection,
                    commands: list[tuple[Command, bytes]]) -> list[str]:
     try:
         return await _run(conn, commands, isolate=False)
@@ -189,7 +192,7 @@ async def _careful(conn: asyncpg.Connection,
         return await _run(conn, commands, isolate=True)
 
 
-async def _run(conn: asyncpg.Connection, commands: list[tuple[Command, bytes]], *,
+async def _run(conn: DbConnection, commands: list[tuple[Command, bytes]], *,
                isolate: bool) -> list[str]:
     async with conn.transaction():
         results = [await apply_one(conn, command, raw, isolate=isolate)

@@ -40,7 +40,7 @@ class MemberFacts:
 
 
 def _member_event(kind: str, group_id: UUID, member_id: str, member_type: str) -> DraftEvent:
-    return DraftEvent(type=kind, subject=str(group_id),  # type: ignore[arg-type]
+    return DraftEvent(type=kind, subject=str(group_id),
                       data={"group_id": str(group_id), "member_id": member_id,
                             "member_type": member_type})
 
@@ -86,7 +86,7 @@ def _precondition(command: ReplaceGroup | PatchGroup | DeleteGroup,
 
 def decide_create(command: CreateGroup, new_id: UUID, facts: MemberFacts,
                   now: datetime) -> Decision:
-    doc, members = logic.validate_resource(command.resource, "Group", existing=None)
+    doc, members = logic.normalize_and_validate(command.resource, "Group", existing=None)
     wanted = _resolve(new_id, members or [], facts)
     save = SaveResource("Group", new_id, doc, 1, now, now, is_new=True)
     change, member_events = _membership_change(new_id, wanted, set(), MemberFacts({}, {}))
@@ -117,7 +117,7 @@ def _updated(current: StoredResource, doc: dict[str, object], change: MembersCha
 def decide_replace(command: ReplaceGroup, current: StoredResource | None,
                    facts: MemberFacts, now: datetime) -> Decision:
     current = _precondition(command, current)
-    doc, members = logic.validate_resource(command.resource, "Group", existing=current.doc)
+    doc, members = logic.normalize_and_validate(command.resource, "Group", existing=current.doc)
     wanted = _resolve(current.id, members or [], facts)
     wanted_ids = {m for m, _ in wanted}
     change, events = _membership_change(current.id, wanted,
@@ -132,7 +132,8 @@ def decide_patch(command: PatchGroup, current: StoredResource | None,
     current = _precondition(command, current)
     assert result is not None
     delta = result.members
-    change, events = None, []
+    change: MembersChange | None = None
+    events: list[DraftEvent] = []
     if delta is not None and not delta.is_empty:
         if delta.replace is not None:
             wanted = _resolve(current.id, delta.replace, facts)

@@ -31,9 +31,10 @@ def _render(save: SaveResource) -> dict[str, object]:
 
 
 def decide_create(command: CreateUser, new_id: UUID, now: datetime) -> Decision:
-    doc, _ = logic.validate_resource(command.resource, "User", existing=None)
+    doc, _ = logic.normalize_and_validate(command.resource, "User", existing=None)
     save = SaveResource("User", new_id, doc, 1, now, now, is_new=True)
-    events = [DraftEvent(type="user.created", subject=str(new_id), data={"resource": _render(save)})]
+    events = [DraftEvent(type="user.created", subject=str(new_id),
+                         data={"resource": _render(save)})]
     return Decision(Outcome(201, "User", new_id), (save,), tuple(events))
 
 
@@ -75,7 +76,7 @@ def _updated(current: StoredResource, new_doc: dict[str, object], now: datetime,
 def decide_replace(command: ReplaceUser, current: StoredResource | None,
                    now: datetime) -> Decision:
     current = _precondition(command, current)
-    doc, _ = logic.validate_resource(command.resource, "User", existing=current.doc)
+    doc, _ = logic.normalize_and_validate(command.resource, "User", existing=current.doc)
     return _updated(current, doc, now, 200)
 
 

@@ -46,7 +46,6 @@ class MembersChange:
     group_id: UUID
     add: tuple[tuple[str, str | None], ...] = ()  # (member id, "User" | "Group" | None)
     remove: frozenset[str] = frozenset()
-    replace_all: tuple[tuple[str, str | None], ...] | None = None
     remove_all: bool = False
 
 

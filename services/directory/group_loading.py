@@ -10,8 +10,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
+from dsync.db import DbConnection
 from dsync.messages.commands import CreateGroup, DeleteGroup, PatchGroup, ReplaceGroup
 from dsync.scim import resource_logic as logic
 from dsync_services.directory import repository
@@ -29,7 +28,7 @@ def _ids(values: list[str]) -> list[UUID]:
     return out
 
 
-async def _facts(conn: asyncpg.Connection, tenant_id: UUID, group_id: UUID | None,
+async def _facts(conn: DbConnection, tenant_id: UUID, group_id: UUID | None,
                  touched: list[str], all_current: bool) -> MemberFacts:
     ids = _ids(touched)
     kinds = await repository.kinds_of(conn, tenant_id, ids) if ids else {}
@@ -48,7 +47,7 @@ def _member_values(resource: dict[str, Any]) -> list[str]:
             and isinstance(m.get("value"), str)]
 
 
-async def load_create(conn: asyncpg.Connection, command: CreateGroup
+async def load_create(conn: DbConnection, command: CreateGroup
                       ) -> tuple[UUID, MemberFacts]:
     """A new id and the kinds of the members named."""
     facts = await _facts(conn, command.tenant_id, None, _member_values(command.resource),
@@ -56,7 +55,7 @@ async def load_create(conn: asyncpg.Connection, command: CreateGroup
     return uuid.uuid4(), facts
 
 
-async def load_replace(conn: asyncpg.Connection, command: ReplaceGroup
+async def load_replace(conn: DbConnection, command: ReplaceGroup
                        ) -> tuple[StoredResource | None, MemberFacts]:
     current = await repository.load(conn, "Group", command.tenant_id, command.resource_id)
     facts = await _facts(conn, command.tenant_id, command.resource_id,
@@ -64,7 +63,7 @@ async def load_replace(conn: asyncpg.Connection, command: ReplaceGroup
     return current, facts
 
 
-async def load_patch(conn: asyncpg.Connection, command: PatchGroup
+async def load_patch(conn: DbConnection, command: PatchGroup
                      ) -> tuple[StoredResource | None, logic.PatchResult | None, MemberFacts]:
     """The group, the PATCH engine's result on it (None when not found), and the facts
     about the members the result touches. Raises ScimError for an invalid PATCH."""
@@ -81,7 +80,7 @@ async def load_patch(conn: asyncpg.Connection, command: PatchGroup
     return current, result, facts
 
 
-async def load_delete(conn: asyncpg.Connection, command: DeleteGroup
+async def load_delete(conn: DbConnection, command: DeleteGroup
                       ) -> tuple[StoredResource | None, list[UUID]]:
     """The group and the groups it is a member of."""
     current = await repository.load(conn, "Group", command.tenant_id, command.resource_id)

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
+from dsync.db import DbConnection
 from dsync.messages.commands import Command
 from dsync_services.directory import decide_groups, decide_users, group_loading, repository
 from dsync_services.directory.decisions import Decision
@@ -23,20 +22,20 @@ from dsync_services.directory.decisions import Decision
 class Handler:
     method: str
     resource_type: str
-    load: Callable[[asyncpg.Connection, Any], Awaitable[Any]]
+    load: Callable[[DbConnection, Any], Awaitable[Any]]
     decide: Callable[[Any, Any, datetime], Decision]
     """Pure. Raises ScimError for a command that is wrong given the state."""
 
 
-async def _nothing(_conn: asyncpg.Connection, _command: Any) -> None:
+async def _nothing(_conn: DbConnection, _command: Any) -> None:
     return None
 
 
-async def _user(conn: asyncpg.Connection, command: Any) -> Any:
+async def _user(conn: DbConnection, command: Any) -> Any:
     return await repository.load(conn, "User", command.tenant_id, command.resource_id)
 
 
-async def _user_and_groups(conn: asyncpg.Connection, command: Any) -> tuple[Any, list[Any]]:
+async def _user_and_groups(conn: DbConnection, command: Any) -> tuple[Any, list[Any]]:
     current = await _user(conn, command)
     groups = (await repository.groups_of_member(conn, command.tenant_id, current.id)
               if current else [])
@@ -69,7 +68,7 @@ def describe(command: Command) -> tuple[str, str, str]:
     return handler.method, f"/{kind}s" + (f"/{target}" if target else ""), kind
 
 
-async def load_and_decide(conn: asyncpg.Connection, command: Command,
+async def load_and_decide(conn: DbConnection, command: Command,
                           now: datetime) -> Decision:
     """Load what the command needs, then run its pure decision. Raises ScimError."""
     handler = HANDLERS[command.type]

@@ -15,7 +15,7 @@ import logging
 import asyncpg
 
 from dsync.ledger import writes
-from dsync.runtime import sleep_or_stop
+from dsync.process import sleep_or_stop
 from dsync_services.directory.settings import DirectorySettings
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import orjson
 
+from dsync.db import DbConnection
 from dsync.pipeline import channels
 from dsync.pipeline.outbox import append_events
 from dsync.scim.errors import Uniqueness
@@ -43,7 +43,7 @@ def outcome_payloads(outcomes: list[tuple[UUID, dict[str, Any] | None]]) -> list
     return payloads
 
 
-async def notify_outcomes(conn: asyncpg.Connection,
+async def notify_outcomes(conn: DbConnection,
                           outcomes: list[tuple[UUID, dict[str, Any] | None]],
                           also: str | None = None) -> None:
     """Wake gateways waiting on these operations (delivered at commit; saves the gateway
@@ -59,7 +59,7 @@ _NOTIFY_MAX = 7900
 _NOTIFY_ITEM_MAX = 7000
 
 
-async def check_unique(conn: asyncpg.Connection, tenant_id: UUID,
+async def check_unique(conn: DbConnection, tenant_id: UUID,
                        writes: tuple[object, ...]) -> None:
     """Raise Uniqueness when a saved user's userName (or group's displayName) is taken by
     another resource of the tenant (case-insensitive). The unique indexes stay the
@@ -76,7 +76,7 @@ async def check_unique(conn: asyncpg.Connection, tenant_id: UUID,
             raise Uniqueness(f"{attr} is already taken in this tenant (case-insensitive)")
 
 
-async def load(conn: asyncpg.Connection, resource_type: str, tenant_id: UUID,
+async def load(conn: DbConnection, resource_type: str, tenant_id: UUID,
                resource_id: UUID) -> StoredResource | None:
     row = await conn.fetchrow(
         f"SELECT id, doc, version, created_at, updated_at FROM {_TABLE[resource_type]}"  # noqa: S608
@@ -87,14 +87,14 @@ async def load(conn: asyncpg.Connection, resource_type: str, tenant_id: UUID,
                           row["updated_at"])
 
 
-async def groups_of_member(conn: asyncpg.Connection, tenant_id: UUID,
+async def groups_of_member(conn: DbConnection, tenant_id: UUID,
                            member_id: UUID) -> list[UUID]:
     rows = await conn.fetch("SELECT group_id FROM group_members WHERE tenant_id = $1"
                             " AND member_id = $2 ORDER BY group_id", tenant_id, member_id)
     return [r["group_id"] for r in rows]
 
 
-async def save(conn: asyncpg.Connection, tenant_id: UUID,
+async def save(conn: DbConnection, tenant_id: UUID,
                write: SaveResource | RemoveResource | MembersChange) -> None:
     """Apply one write. Raises asyncpg.UniqueViolationError on a uniqueness conflict."""
     if isinstance(write, SaveResource):
@@ -108,7 +108,7 @@ async def save(conn: asyncpg.Connection, tenant_id: UUID,
         await _change_members(conn, tenant_id, write)
 
 
-async def _change_members(conn: asyncpg.Connection, tenant_id: UUID, c: MembersChange) -> None:
+async def _change_members(conn: DbConnection, tenant_id: UUID, c: MembersChange) -> None:
     if c.remove:
         await conn.execute("DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2"
                            " AND member_id = ANY($3::uuid[])", tenant_id, c.group_id,
@@ -121,7 +121,7 @@ async def _change_members(conn: asyncpg.Connection, tenant_id: UUID, c: MembersC
             [m for m, _ in c.add], [t for _, t in c.add])
 
 
-async def kinds_of(conn: asyncpg.Connection, tenant_id: UUID, ids: list[UUID]) -> dict[str, str]:
+async def kinds_of(conn: DbConnection, tenant_id: UUID, ids: list[UUID]) -> dict[str, str]:
     """id -> "User" | "Group" for the ids that exist in the tenant."""
     rows = await conn.fetch(
         "SELECT id, 'User' AS kind FROM users WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
@@ -130,7 +130,7 @@ async def kinds_of(conn: asyncpg.Connection, tenant_id: UUID, ids: list[UUID]) -
     return {str(r["id"]): r["kind"] for r in rows}
 
 
-async def members_of(conn: asyncpg.Connection, tenant_id: UUID, group_id: UUID,
+async def members_of(conn: DbConnection, tenant_id: UUID, group_id: UUID,
                      among: list[UUID] | None) -> dict[str, str]:
     """Current members of a group (all, or only those among `among`): id -> type."""
     if among is None:
@@ -143,7 +143,7 @@ async def members_of(conn: asyncpg.Connection, tenant_id: UUID, group_id: UUID,
     return {str(r["member_id"]): r["member_type"] for r in rows}
 
 
-async def _save_resource(conn: asyncpg.Connection, tenant_id: UUID, w: SaveResource) -> None:
+async def _save_resource(conn: DbConnection, tenant_id: UUID, w: SaveResource) -> None:
     doc = w.doc
     if w.resource_type == "User":
         await conn.execute(

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
-
+from dsync.db import DbConnection
 from dsync.messages.answers import WriteAnswer
 from dsync.scim.render import group_resource, user_resource
 from dsync.store.reads import group_members, user_groups
@@ -15,7 +14,7 @@ from dsync_services.directory.decisions import SaveResource
 MEMBERS_IN_ANSWER = 1000
 
 
-async def answer_saved(conn: asyncpg.Connection, tenant_id: UUID, status: int,
+async def answer_saved(conn: DbConnection, tenant_id: UUID, status: int,
                        save: SaveResource) -> WriteAnswer:
     """The answer of a write that saved `save`, with the resource as stored now."""
     if save.resource_type == "User":

@@ -24,6 +24,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from dsync.db import DbConnection
 from dsync.ledger.writes import finish_user_writes_cte
 from dsync.messages.commands import Command
 from dsync.messages.events import DraftEvent
@@ -106,7 +107,7 @@ class UserBatch:
     created: set[UUID] = field(default_factory=set)
     applied: list[Applied] = field(default_factory=list)
 
-    async def load(self, conn: asyncpg.Connection | asyncpg.Pool,
+    async def load(self, conn: DbConnection | asyncpg.Pool,
                    targets: list[tuple[UUID, UUID]]) -> None:
         """Read the (tenant id, user id) targets of the batch in one query."""
         if not targets:
@@ -130,7 +131,7 @@ class UserBatch:
                 self.created.add(write.id)
         self.applied.append(applied)
 
-    async def write(self, conn: asyncpg.Connection | asyncpg.Pool,
+    async def write(self, conn: DbConnection | asyncpg.Pool,
                     answer: Callable[[Command, Decision, list[dict[str, Any]] | None],
                                      dict[str, Any]]) -> list[str]:
         """Render the answers and write the whole batch in one statement; the statuses.

@@ -88,10 +88,13 @@ async def create_webhook(request: web.Request) -> web.Response:
     tid = await _tenant_id(request)
     body = await json_body(request)
     settings: WebhookSettings = request.app["webhook_settings"]
+    url = body.get("url")
+    if not isinstance(url, str):
+        raise AdminError(400, "invalid_url", "'url' must be a string (an https URL)")
     try:
         events = normalize(body.get("events"))
-        await check_target(body.get("url"), TargetPolicy(settings.webhook_allow_loopback,
-                                                         settings.webhook_allow_private))
+        await check_target(url, TargetPolicy(settings.webhook_allow_loopback,
+                                             settings.webhook_allow_private))
     except InvalidFilter as exc:
         raise AdminError(400, "invalid_value", str(exc)) from None
     except InvalidUrl as exc:
@@ -154,6 +157,8 @@ async def rotate_secret(request: web.Request) -> web.Response:
                                                "between 0 and 2592000")
     fresh = await store.rotate_secret(request.app["pool"], tid, row["id"], secret,
                                       float(overlap))
+    if fresh is None:  # deleted meanwhile
+        raise AdminError(404, "not_found", f"Webhook {row['id']} not found")
     out = {"id": str(row["id"]),
            "previous_secret_expires_at": iso(fresh["previous_secret_expires_at"])}
     if generated:

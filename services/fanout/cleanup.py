@@ -11,7 +11,7 @@ import logging
 
 import asyncpg
 
-from dsync.runtime import sleep_or_stop
+from dsync.process import sleep_or_stop
 from dsync_services.fanout.metrics import FanoutMetrics
 from dsync_services.fanout.settings import WebhookSettings
 

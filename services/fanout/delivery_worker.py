@@ -21,7 +21,7 @@ import asyncpg
 
 from dsync.pipeline import channels
 from dsync.pipeline.listener import NotifyListener
-from dsync.runtime import sleep_or_stop, wait_either
+from dsync.process import sleep_or_stop, wait_either
 from dsync_services.fanout import repository as repo
 from dsync_services.fanout.endpoint_queue import DB_ERRORS, EndpointQueue
 from dsync_services.fanout.metrics import FanoutMetrics

@@ -23,6 +23,7 @@ from dsync_services.fanout.metrics import FanoutMetrics
 from dsync_services.fanout.sender import AttemptResult, Sender
 from dsync_services.fanout.settings import WebhookSettings
 from dsync_services.fanout.signing import HEADER, signature_header
+from dsync_services.fanout.standard_webhooks import standard_headers
 
 log = logging.getLogger(__name__)
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -95,8 +96,9 @@ class EndpointQueue:
     @staticmethod
     def _request(endpoint: repo.Endpoint, delivery: repo.Delivery) -> tuple[bytes,
                                                                             dict[str, str]]:
-        body = delivery.body.encode()
-        return body, {HEADER: signature_header(endpoint.secrets, int(time.time()), body),
+        body, now = delivery.body.encode(), int(time.time())
+        return body, {HEADER: signature_header(endpoint.secrets, now, body),
+                      **standard_headers(endpoint.secrets, str(delivery.event_id), now, body),
                       "Dsync-Event-Id": str(delivery.event_id),
                       "Dsync-Event-Type": delivery.event_type,
                       "Dsync-Webhook-Id": str(endpoint.id),

@@ -1,6 +1,6 @@
 """Turning one consumed event into deliveries, inside the consumer's dedupe transaction.
 
-`Enqueuer` is the fanout service's `EventEffects` (dsync.pipeline.tracked): `relevant`
+`Enqueuer` is the fanout service's `EventEffects` (dsync.pipeline.event_effects): `relevant`
 asks the in-memory `EndpointCache` (no I/O), and `apply(conn, events, emit)` runs in the
 transaction of the events' `consumed_events` rows, so an event creates its deliveries
 exactly once however often Kafka hands it over. Paused endpoints get deliveries too: they wait in
@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.messages.events import CloudEvent, DraftEvent
 from dsync.pipeline import channels
 from dsync_services.fanout.endpoint_cache import EndpointCache
@@ -45,7 +46,7 @@ class Enqueuer:
     def on_applied(self, event: CloudEvent) -> None:
         self.metrics.events.labels(event.type).inc()
 
-    async def apply(self, conn: asyncpg.Connection, events: list[CloudEvent],
+    async def apply(self, conn: DbConnection, events: list[CloudEvent],
                     emit: list[DraftEvent]) -> None:
         """Create one pending delivery per event and matching endpoint (idempotent per
         endpoint), for one tenant's events, in one statement."""

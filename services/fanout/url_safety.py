@@ -135,7 +135,7 @@ async def check_target(url: str, policy: TargetPolicy, *, timeout_s: float = 3.0
             raise RefusedAddress(f"target refused: {host} resolves to a refused address ({why})")
 
 
-class SafeResolver(AbstractResolver):  # type: ignore[misc]
+class SafeResolver(AbstractResolver):
     """aiohttp resolver that refuses (UnsafeTarget) when any resolved address is refused."""
 
     def __init__(self, policy: TargetPolicy) -> None:

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.pipeline import channels
 
 _COLUMNS = ("id, tenant_id, url, events, status, paused_reason, paused_at, created_at,"
@@ -33,10 +34,12 @@ async def create(pool: asyncpg.Pool, tenant_id: UUID, url: str, secret: str,
                                     tenant_id)
         if count >= max_per_tenant:
             raise TooManyWebhooks(f"a tenant may have at most {max_per_tenant} webhooks")
-        return await conn.fetchrow(
+        row = await conn.fetchrow(
             f"INSERT INTO webhooks (id, tenant_id, url, secret, events) VALUES"
             f" ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}", uuid4(), tenant_id, url, secret,
             events)
+        assert row is not None  # INSERT ... RETURNING returns the row
+        return row
 
 
 async def listing(pool: asyncpg.Pool, tenant_id: UUID) -> list[asyncpg.Record]:
@@ -141,7 +144,7 @@ async def attempts(pool: asyncpg.Pool, webhook_id: UUID, limit: int) -> list[asy
         " ORDER BY a.id DESC LIMIT $2", webhook_id, limit)
 
 
-async def requeue_operation(conn: asyncpg.Connection, tenant_id: UUID, op_id: UUID) -> bool:
+async def requeue_operation(conn: DbConnection, tenant_id: UUID, op_id: UUID) -> bool:
     """Retry of a `webhook_delivery` ledger row: queue its delivery again. False when the
     operation is not a retryable delivery of this tenant (or the delivery is gone)."""
     status = await conn.execute(

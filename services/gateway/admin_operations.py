@@ -35,7 +35,7 @@ def operation_json(row: Any) -> dict[str, Any]:
 async def list_operations(request: web.Request) -> web.Response:
     tid = path_uuid(request, "tid", "Tenant")
     q = request.query
-    where, params = ["tenant_id = $1"], [tid]
+    where, params = ["tenant_id = $1"], list[object]([tid])
     if (status := q.get("status")) is not None:
         if status not in STATUSES:
             raise AdminError(400, "invalid_value", f"status must be one of {', '.join(STATUSES)}")

@@ -1,80 +1,118 @@
-"""Admin API: tenants and their SCIM tokens (README, "Calling it").
+"""Admin API: tenants, their lifecycle and their SCIM tokens (docs/tenants.md).
 
-A token is shown once, in the answer that creates it; only its hash is stored. Revoking a
-token notifies every gateway, which drops it from its cache before the answer goes out.
+Thin HTTP over `dsync.tenants.lifecycle`: parse, call, render; lifecycle errors become
+answers in the admin middleware through `as_admin_error`. A token is shown once, in
+the answer that creates it; only its hash is stored, and listings show token ids only.
 """
 from __future__ import annotations
 
-import uuid
+from uuid import UUID
 
 from aiohttp import web
 
 from dsync.admin_http import AdminError, iso, json_body, path_uuid
-from dsync.pipeline import channels
-from dsync.tokens import new_token, token_hash
+from dsync.tenants import lifecycle
+from dsync.tenants.lifecycle import (
+    Tenant,
+    TenantConflict,
+    TenantError,
+    TenantInvalid,
+    TenantNotFound,
+    TokenInfo,
+)
 
-TOKEN_PREFIX = "dsync_scim_"
+_STATUS: dict[type[TenantError], int] = {TenantInvalid: 400, TenantNotFound: 404,
+                                         TenantConflict: 409}
 
 
-def _tenant_json(row: object) -> dict[str, object]:
-    return {"id": str(row["id"]), "name": row["name"], "created_at": iso(row["created_at"])}  # type: ignore[index]
+def as_admin_error(exc: TenantError) -> AdminError:
+    """The admin API's answer to a lifecycle error (the admin middleware applies it)."""
+    return AdminError(_STATUS.get(type(exc), 400), exc.code, exc.detail)
+
+
+def tenant_json(t: Tenant) -> dict[str, object]:
+    return {"id": str(t.id), "name": t.name, "status": t.status,
+            "created_at": iso(t.created_at), "status_changed_at": iso(t.status_changed_at)}
+
+
+def token_json(t: TokenInfo) -> dict[str, object]:
+    return {"id": str(t.id), "created_at": iso(t.created_at), "revoked_at": iso(t.revoked_at),
+            "active": t.revoked_at is None}
+
+
+def _tid(request: web.Request) -> UUID:
+    return path_uuid(request, "tid", "Tenant")
 
 
 async def create_tenant(request: web.Request) -> web.Response:
     body = await json_body(request)
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise AdminError(400, "invalid_value", "'name' must be a non-empty string (≤ 200 chars)")
-    tenant_id, token_id, token = uuid.uuid4(), uuid.uuid4(), new_token(TOKEN_PREFIX)
-    pool = request.app["pool"]
-    async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow("INSERT INTO tenants (id, name) VALUES ($1, $2)"
-                                  " RETURNING id, name, created_at", tenant_id, name.strip())
-        await conn.execute("INSERT INTO scim_tokens (id, tenant_id, token_hash) VALUES"
-                           " ($1, $2, $3)", token_id, tenant_id, token_hash(token))
-    return web.json_response({**_tenant_json(row), "scim_token": token,
+    tenant, token_id, token = await lifecycle.create_tenant(request.app["pool"],
+                                                            body.get("name"))
+    return web.json_response({**tenant_json(tenant), "scim_token": token,
                               "scim_token_id": str(token_id)}, status=201)
 
 
+def _limit(request: web.Request) -> int | None:
+    """The page size; None (every tenant, as before paging existed) when not given."""
+    raw = request.query.get("limit")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise AdminError(400, "invalid_value", f"'limit' must be an integer, not {raw!r}"
+                         ) from None
+
+
 async def list_tenants(request: web.Request) -> web.Response:
-    rows = await request.app["pool"].fetch(
-        "SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
-    return web.json_response({"tenants": [_tenant_json(r) for r in rows]})
-
-
-async def _tenant_or_404(request: web.Request) -> dict[str, object]:
-    tid = path_uuid(request, "tid", "Tenant")
-    row = await request.app["pool"].fetchrow(
-        "SELECT id, name, created_at FROM tenants WHERE id = $1", tid)
-    if row is None:
-        raise AdminError(404, "not_found", f"Tenant {tid} not found")
-    return _tenant_json(row)
+    """`?limit=&after=<next_cursor>&name=<substring>&status=active|disabled`."""
+    q = request.query
+    page = await lifecycle.list_tenants(request.app["pool"], limit=_limit(request),
+                                        after=q.get("after") or None,
+                                        name=q.get("name") or None,
+                                        status=q.get("status") or None)
+    return web.json_response({"tenants": [tenant_json(t) for t in page.tenants],
+                              "next_cursor": page.next_cursor})
 
 
 async def get_tenant(request: web.Request) -> web.Response:
-    return web.json_response(await _tenant_or_404(request))
+    return web.json_response(tenant_json(await lifecycle.get_tenant(request.app["pool"],
+                                                                    _tid(request))))
+
+
+async def patch_tenant(request: web.Request) -> web.Response:
+    """`{"status": "disabled" | "active"}`."""
+    tid = _tid(request)
+    body = await json_body(request)
+    unknown = sorted(set(body) - {"status"})
+    if unknown or "status" not in body:
+        raise AdminError(400, "invalid_value", "The body must be {\"status\": \"active\" |"
+                         f" \"disabled\"}}{'; unknown: ' + ', '.join(unknown) if unknown else ''}")
+    tenant = await lifecycle.set_status(request.app["pool"], tid, body["status"])
+    request.app["auth"].forget_tenant(tid)
+    return web.json_response(tenant_json(tenant))
+
+
+async def delete_tenant(request: web.Request) -> web.Response:
+    tid = _tid(request)
+    await lifecycle.delete_tenant(request.app["pool"], tid)
+    request.app["auth"].forget_tenant(tid)
+    return web.Response(status=204)
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    tokens = await lifecycle.list_tokens(request.app["pool"], _tid(request))
+    return web.json_response({"tokens": [token_json(t) for t in tokens]})
 
 
 async def create_token(request: web.Request) -> web.Response:
-    tenant = await _tenant_or_404(request)
-    token_id, token = uuid.uuid4(), new_token(TOKEN_PREFIX)
-    await request.app["pool"].execute(
-        "INSERT INTO scim_tokens (id, tenant_id, token_hash) VALUES ($1, $2, $3)",
-        token_id, uuid.UUID(str(tenant["id"])), token_hash(token))
+    token_id, token = await lifecycle.create_token(request.app["pool"], _tid(request))
     return web.json_response({"id": str(token_id), "scim_token": token}, status=201)
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    tenant = await _tenant_or_404(request)
-    token_id = path_uuid(request, "token_id", "Token")
-    async with request.app["pool"].acquire() as conn, conn.transaction():
-        found = await conn.fetchval(
-            "UPDATE scim_tokens SET revoked_at = COALESCE(revoked_at, now())"
-            " WHERE id = $1 AND tenant_id = $2 RETURNING id", token_id,
-            uuid.UUID(str(tenant["id"])))
-        if found is None:
-            raise AdminError(404, "not_found", f"Token {token_id} not found")
-        await conn.execute("SELECT pg_notify($1, $2)", channels.TOKENS, str(token_id))
+    tid, token_id = _tid(request), path_uuid(request, "token_id", "Token")
+    await lifecycle.revoke_token(request.app["pool"], tid, token_id)
     request.app["auth"].forget_token(token_id)
     return web.Response(status=204)
 
@@ -83,5 +121,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/admin/v1/tenants", create_tenant)
     app.router.add_get("/admin/v1/tenants", list_tenants)
     app.router.add_get("/admin/v1/tenants/{tid}", get_tenant)
+    app.router.add_patch("/admin/v1/tenants/{tid}", patch_tenant)
+    app.router.add_delete("/admin/v1/tenants/{tid}", delete_tenant)
+    app.router.add_get("/admin/v1/tenants/{tid}/tokens", list_tokens)
     app.router.add_post("/admin/v1/tenants/{tid}/tokens", create_token)
     app.router.add_delete("/admin/v1/tenants/{tid}/tokens/{token_id}", revoke_token)

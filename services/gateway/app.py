@@ -9,11 +9,13 @@ from dsync.db.migrate import migrate_dsn
 from dsync.db.pool import create_pool
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
-from dsync.runtime import metrics_handler
+from dsync.process import metrics_handler
 from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
     admin_operations,
     admin_tenants,
+    openapi,
+    request_ids,
     scim_bulk,
     scim_discovery,
     scim_groups,
@@ -25,6 +27,7 @@ from dsync_services.gateway.health import healthz
 from dsync_services.gateway.metrics import GatewayMetrics
 from dsync_services.gateway.middlewares import SCIM_PREFIX, auth_middleware, metrics_middleware
 from dsync_services.gateway.outcomes import OutcomeWaiter
+from dsync_services.gateway.request_ids import request_id_middleware
 from dsync_services.gateway.scim_http import scim_errors_middleware
 from dsync_services.gateway.settings import GatewaySettings
 from dsync_services.gateway.tenant_auth import TenantAuthenticator
@@ -56,10 +59,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: GatewaySettings) -> web.Application:
-    app = web.Application(middlewares=[metrics_middleware, auth_middleware,
-                                       scim_errors_middleware],
+    app = web.Application(middlewares=[request_id_middleware, metrics_middleware,
+                                       auth_middleware, scim_errors_middleware],
                           client_max_size=settings.extra.max_body_bytes)
     app["settings"] = settings
+    request_ids.setup(app)
     metrics = GatewayMetrics()
     app["metrics"] = metrics
     app.cleanup_ctx.append(_resources)
@@ -67,6 +71,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/metrics", metrics_handler(metrics.registry))
     admin_tenants.add_routes(app)
     admin_operations.add_routes(app)
+    openapi.add_routes(app)
     scim_users.add_routes(app, SCIM_PREFIX)
     scim_groups.add_routes(app, SCIM_PREFIX)
     scim_queries.add_routes(app, SCIM_PREFIX)

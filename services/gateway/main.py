@@ -6,7 +6,7 @@ import logging
 from aiohttp import web
 
 from dsync.logs import setup_logging
-from dsync.runtime import stop_event_on_signals
+from dsync.process import stop_event_on_signals
 from dsync_services.gateway.app import create_app
 from dsync_services.gateway.settings import GatewaySettings
 
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 async def main() -> None:
     settings = GatewaySettings()
-    setup_logging("gateway")
+    setup_logging("gateway", settings.extra.log_level)
     if not settings.http.admin_token:
         log.warning("DSYNC_ADMIN_TOKEN is empty: the admin API refuses every call")
     stop = stop_event_on_signals()

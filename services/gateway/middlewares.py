@@ -6,7 +6,9 @@ import time
 from aiohttp import web
 
 from dsync.admin_http import AdminError, admin_error_response, require_admin
+from dsync.tenants.lifecycle import TenantError
 from dsync.tokens import bearer
+from dsync_services.gateway.admin_tenants import as_admin_error
 from dsync_services.gateway.scim_http import BAD_DATA, DATABASE_DOWN, Handler, error_response
 
 SCIM_PREFIX = "/scim/v2"
@@ -46,6 +48,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             request.app["metrics"].auth_failures.labels("scim").inc()
             return error_response(401, "A valid SCIM bearer token is required",
                                   headers={"WWW-Authenticate": 'Bearer realm="dsync"'})
+        if identity.disabled:
+            return error_response(403, "This tenant is disabled; its directory is kept but"
+                                  " not served. An operator can enable it again.")
         request["tenant"] = identity
         return await handler(request)
     if path.startswith(("/admin/", "/auth/")):
@@ -57,6 +62,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if exc.status == 401:
                 request.app["metrics"].auth_failures.labels("admin").inc()
             return admin_error_response(exc)
+        except TenantError as exc:
+            return admin_error_response(as_admin_error(exc))
         except BAD_DATA:
             return admin_error_response(AdminError(
                 400, "invalid_value", "A value in the request cannot be stored"))

@@ -47,9 +47,10 @@ class OutcomeWaiter:
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         """Payload: `[[op id, response | null], ...]` from the directory, or one bare id
         from the poll. Only ops this gateway waits for are decoded further."""
+        payload = str(payload)  # asyncpg passes NOTIFY payloads as str
         if not payload.startswith("["):
             self._resolve(payload, None)
             return

@@ -142,9 +142,8 @@ class BulkRun:
         """An unchanged resource (the directory answered without it): read its version."""
         pool, tenant_id = self.request.app["pool"], self.request["tenant"].tenant_id
         if op.resource_type == "User":
-            return await get_user(pool, tenant_id, UUID(rid))  # type: ignore[no-any-return]
-        return await get_group(  # type: ignore[no-any-return]
-            pool, tenant_id, UUID(rid), with_members=False)
+            return await get_user(pool, tenant_id, UUID(rid))
+        return await get_group(pool, tenant_id, UUID(rid), with_members=False)
 
     async def _record_rejection(self, op: Operation, rid: str | None, exc: ScimError) -> None:
         """A ledger row for an operation refused before it became a command."""

@@ -52,8 +52,8 @@ def _int(raw: Any, name: str, default: int) -> int:
         text = raw.strip()
         if not (text.lstrip("+-").isdigit() and text.isascii() and len(text) <= 20):
             raise InvalidValue(f"{name} must be an integer, not {raw[:40]!r}")
-        raw = int(text)
-    return raw
+        return int(text)
+    return int(raw)
 
 
 def _text(raw: Any, name: str) -> str | None:

@@ -1,8 +1,9 @@
 """Gateway settings, composed of the shared components."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from dsync.logs import LEVELS
 from dsync.settings import HttpSettings, KafkaSettings, PostgresSettings, _Frozen
 
 
@@ -14,6 +15,15 @@ class GatewayExtra(_Frozen):
     public_base_url: str = ""
     """Base URL printed in `meta.location`; defaults to http://HOST:PORT."""
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    log_level: str = "INFO"
+    """`DSYNC_LOG_LEVEL`: DEBUG logs one line per request (method, route, status, time)."""
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LEVELS:
+            raise ValueError(f"DSYNC_LOG_LEVEL must be one of {', '.join(LEVELS)}")
+        return value.upper()
 
 
 class GatewaySettings:

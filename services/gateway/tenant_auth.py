@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.db.pool import connect
 from dsync.pipeline import channels
 from dsync.tokens import same_hash, token_hash
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 class TenantIdentity:
     tenant_id: UUID
     token_id: UUID
+    disabled: bool = False
+    """The tenant is disabled: its SCIM requests get 403 (its data is kept)."""
 
 
 class TenantAuthenticator:
@@ -49,13 +52,22 @@ class TenantAuthenticator:
             conn.add_termination_listener(lambda _c: self._lost(conn))
             self._listener = conn
 
-    def _lost(self, conn: asyncpg.Connection) -> None:
+    def _lost(self, conn: DbConnection) -> None:
         self._cache.clear()
         if self._listener is conn:
             self._listener = None
 
-    def _on_revoke(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        self.forget_token(payload)
+    def _on_revoke(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        text = str(payload)
+        if text.startswith("tenant:"):
+            self.forget_tenant(text.removeprefix("tenant:"))
+        else:
+            self.forget_token(text)
+
+    def forget_tenant(self, tenant_id: object) -> None:
+        """Drop every cached token of a tenant that was disabled, enabled or deleted."""
+        key = str(tenant_id)
+        self._cache = {h: v for h, v in self._cache.items() if str(v[0].tenant_id) != key}
 
     def forget_token(self, token_id: object) -> None:
         """Drop a revoked token from the cache (called locally and on NOTIFY)."""
@@ -67,7 +79,8 @@ class TenantAuthenticator:
             await self._listener.close()
 
     async def authenticate(self, token: str) -> TenantIdentity | None:
-        """The tenant of a valid, unrevoked token; None otherwise."""
+        """The tenant of a valid, unrevoked token (`disabled` set when the tenant is);
+        None otherwise."""
         if self._listener is None or self._listener.is_closed():
             # No invalidation channel: don't trust the cache; try to restore it.
             self._cache.clear()
@@ -81,12 +94,13 @@ class TenantAuthenticator:
         if hit is not None and hit[1] > now:
             return hit[0]
         row = await self.pool.fetchrow(
-            "SELECT id, tenant_id, token_hash FROM scim_tokens"
-            " WHERE token_hash = $1 AND revoked_at IS NULL", digest)
+            "SELECT k.id, k.tenant_id, k.token_hash, t.status FROM scim_tokens k"
+            " JOIN tenants t ON t.id = k.tenant_id"
+            " WHERE k.token_hash = $1 AND k.revoked_at IS NULL", digest)
         if row is None or not same_hash(bytes(row["token_hash"]), digest):
             self._cache.pop(digest, None)
             return None
-        identity = TenantIdentity(row["tenant_id"], row["id"])
+        identity = TenantIdentity(row["tenant_id"], row["id"], row["status"] == "disabled")
         if self._listener is not None and self.ttl_s > 0:
             self._cache[digest] = (identity, now + self.ttl_s)
         return identity

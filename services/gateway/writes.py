@@ -15,6 +15,7 @@ from dsync.messages.commands import Command
 from dsync.scim.errors import NotFound, ScimError
 from dsync.scim.render import with_location
 from dsync.store.reads import get_group, get_user
+from dsync_services.gateway.request_ids import set_operation_id
 from dsync_services.gateway.scim_http import scim_response
 
 T = TypeVar("T")
@@ -41,8 +42,10 @@ async def prechecked(request: web.Request, resource_type: str, check: Callable[[
         return check()
     except ScimError as exc:
         bus = request.app["bus"]
+        op_id = uuid.uuid4()
+        set_operation_id(request, op_id)
         await bus.record_rejection(
-            tenant_id=request["tenant"].tenant_id, op_id=uuid.uuid4(), method=request.method,
+            tenant_id=request["tenant"].tenant_id, op_id=op_id, method=request.method,
             path=request.path.removeprefix("/scim/v2"), resource_type=resource_type,
             reason_code=exc.reason_code, detail=exc.detail)
         raise
@@ -50,6 +53,7 @@ async def prechecked(request: web.Request, resource_type: str, check: Callable[[
 
 async def submit(request: web.Request, command: Command, resource_type: str) -> web.Response:
     bus = request.app["bus"]
+    set_operation_id(request, command.command_id)
     response = await bus.submit(command, method=request.method,
                                 path=request.path.removeprefix("/scim/v2"),
                                 resource_type=resource_type)

@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import Field
 
 from dsync.admin_http import AdminError, iso, json_body, path_uuid
+from dsync.db import DbConnection
 from dsync.ledger import writes
 from dsync.pipeline import channels
 from dsync.settings import _Frozen
@@ -41,14 +42,14 @@ def _roles(body: dict[str, Any]) -> list[str]:
     return list(normalise_roles(roles))
 
 
-async def _tenant(conn: asyncpg.Connection | asyncpg.Pool, request: web.Request) -> UUID:
+async def _tenant(conn: DbConnection | asyncpg.Pool, request: web.Request) -> UUID:
     tenant_id = path_uuid(request, "tid", "Tenant")
     if not await conn.fetchval("SELECT true FROM tenants WHERE id = $1", tenant_id):
         raise AdminError(404, "not_found", f"Tenant {tenant_id} not found")
     return tenant_id
 
 
-async def _queue_recomputation(conn: asyncpg.Connection, request: web.Request, op_id: UUID,
+async def _queue_recomputation(conn: DbConnection, request: web.Request, op_id: UUID,
                                tenant_id: UUID, group_id: UUID, roles: list[str] | None) -> None:
     await writes.queue_role_recomputation(
         conn, op_id=op_id, tenant_id=tenant_id, method=request.method, path=request.path,

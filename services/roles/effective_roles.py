@@ -25,9 +25,6 @@ class Access(Generic[G]):
     roles: tuple[str, ...] = ()
 
 
-NO_ACCESS: Access[object] = Access()
-
-
 @dataclass(frozen=True)
 class RolesChange(Generic[U]):
     """A user's effective roles before and after one recomputation (never equal)."""

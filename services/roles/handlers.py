@@ -11,6 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.ledger import writes
 from dsync.ledger.effects import effect_id
 from dsync.messages.events import CloudEvent, DraftEvent
@@ -38,7 +39,7 @@ def _maybe_uuid(value: str) -> UUID | None:
 
 
 class RolesEvents:
-    """The roles service's `EventEffects` (dsync.pipeline.tracked)."""
+    """The roles service's `EventEffects` (dsync.pipeline.event_effects)."""
 
     def __init__(self, metrics: RolesMetrics) -> None:
         self.metrics = metrics
@@ -46,7 +47,7 @@ class RolesEvents:
     def relevant(self, event_type: str, tenant_id: str) -> bool:
         return event_type in TYPES
 
-    async def apply(self, conn: asyncpg.Connection, events: list[CloudEvent],
+    async def apply(self, conn: DbConnection, events: list[CloudEvent],
                     emit: list[DraftEvent]) -> None:
         """Recompute the users one tenant's `events` can affect, in one pass, in the
         caller's transaction; record each deprovisioning in the ledger (one statement).
@@ -57,7 +58,7 @@ class RolesEvents:
         self.metrics.recompute_seconds.labels("event").observe(time.perf_counter() - started)
         if changes:
             self.metrics.roles_changed.labels(events[-1].type).inc(len(changes))
-        dropped = {c.user_id: sorted(c.before) for c in changes}
+        dropped: dict[UUID | None, list[str]] = {c.user_id: sorted(c.before) for c in changes}
         deprovisioned = [e for e in events if e.type in DEPROVISIONING]
         await writes.record_effects_applied(
             conn, tenant_id=tenant_id, kind=KIND, resource_type="User",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.messages.events import DraftEvent
 from dsync_services.roles.metrics import RolesMetrics
 from dsync_services.roles.recompute import recompute
@@ -27,7 +28,7 @@ def targets_for(resource_type: str | None, resource_id: object, exists: bool) ->
 
 
 def make_perform(metrics: RolesMetrics):  # type: ignore[no-untyped-def]
-    async def perform(conn: asyncpg.Connection, op: asyncpg.Record,
+    async def perform(conn: DbConnection, op: asyncpg.Record,
                       emit: list[DraftEvent]) -> str:
         exists = op["resource_type"] != "User" or bool(await conn.fetchval(
             "SELECT true FROM directory_users WHERE tenant_id = $1 AND id = $2",

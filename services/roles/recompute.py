@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
-
+from dsync.db import DbConnection
 from dsync.messages.events import DraftEvent
 from dsync_services.roles import repository as repo
 from dsync_services.roles.effective_roles import (
@@ -21,7 +20,7 @@ from dsync_services.roles.effective_roles import (
 from dsync_services.roles.targets import Targets
 
 
-async def _affected(conn: asyncpg.Connection, tenant_id: UUID, targets: Targets) -> list[UUID]:
+async def _affected(conn: DbConnection, tenant_id: UUID, targets: Targets) -> list[UUID]:
     users = set(targets.users)
     if targets.groups:
         users |= await repo.users_under(conn, tenant_id, targets.groups)
@@ -29,7 +28,7 @@ async def _affected(conn: asyncpg.Connection, tenant_id: UUID, targets: Targets)
     return sorted(users, key=str)
 
 
-async def compute(conn: asyncpg.Connection, tenant_id: UUID,
+async def compute(conn: DbConnection, tenant_id: UUID,
                   users: list[UUID]) -> dict[UUID, Access[UUID]]:
     """The effective access of `users` from the directory's current state and mappings."""
     active = await repo.activity(conn, tenant_id, users)
@@ -47,7 +46,7 @@ def _event(change: RolesChange[UUID], cause: str) -> DraftEvent:
                             "after": list(change.after), "cause": cause})
 
 
-async def recompute(conn: asyncpg.Connection, tenant_id: UUID, targets: Targets,
+async def recompute(conn: DbConnection, tenant_id: UUID, targets: Targets,
                     emit: list[DraftEvent]) -> list[RolesChange[UUID]]:
     """Recompute every user `targets` can affect; store what changed and add one
     `access.roles_changed` per user whose roles changed to `emit` (the caller puts them in
@@ -55,7 +54,7 @@ async def recompute(conn: asyncpg.Connection, tenant_id: UUID, targets: Targets,
     return await recompute_many(conn, tenant_id, [targets], emit)
 
 
-async def recompute_many(conn: asyncpg.Connection, tenant_id: UUID, many: list[Targets],
+async def recompute_many(conn: DbConnection, tenant_id: UUID, many: list[Targets],
                          emit: list[DraftEvent]) -> list[RolesChange[UUID]]:
     """`recompute` for several targets at once (the events of a batch): one pass over
     their union. Recomputation reads the current state, so one pass gives what passes in

@@ -10,8 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from uuid import UUID
 
-import asyncpg
-
+from dsync.db import DbConnection
 from dsync_services.roles.effective_roles import Access
 
 _USERS_UNDER = """
@@ -37,20 +36,20 @@ SELECT child, parent FROM up
 """
 
 
-async def lock_tenant(conn: asyncpg.Connection, tenant_id: UUID) -> None:
+async def lock_tenant(conn: DbConnection, tenant_id: UUID) -> None:
     """Serialise recomputations of one tenant until the transaction ends."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
                        f"dsync-access:{tenant_id}")
 
 
-async def users_under(conn: asyncpg.Connection, tenant_id: UUID,
+async def users_under(conn: DbConnection, tenant_id: UUID,
                       groups: Iterable[UUID]) -> set[UUID]:
     """Users that are members of `groups` now, directly or through nested groups."""
     rows = await conn.fetch(_USERS_UNDER, tenant_id, list(groups))
     return {r["member_id"] for r in rows}
 
 
-async def users_holding(conn: asyncpg.Connection, tenant_id: UUID,
+async def users_holding(conn: DbConnection, tenant_id: UUID,
                         groups: Iterable[UUID]) -> set[UUID]:
     """Users that held any of `groups` at their last recomputation."""
     rows = await conn.fetch("SELECT user_id FROM user_access WHERE tenant_id = $1"
@@ -58,10 +57,11 @@ async def users_holding(conn: asyncpg.Connection, tenant_id: UUID,
     return {r["user_id"] for r in rows}
 
 
-async def direct_groups(conn: asyncpg.Connection, tenant_id: UUID,
+async def direct_groups(conn: DbConnection, tenant_id: UUID,
                         users: list[UUID]) -> dict[UUID, set[UUID]]:
     rows = await conn.fetch("SELECT member_id, group_id FROM directory_memberships"
-                            " WHERE tenant_id = $1 AND member_type = 'User' AND member_id = ANY($2::uuid[])",
+                            " WHERE tenant_id = $1 AND member_type = 'User'"
+                            " AND member_id = ANY($2::uuid[])",
                             tenant_id, users)
     out: dict[UUID, set[UUID]] = defaultdict(set)
     for r in rows:
@@ -69,7 +69,7 @@ async def direct_groups(conn: asyncpg.Connection, tenant_id: UUID,
     return out
 
 
-async def ancestor_edges(conn: asyncpg.Connection, tenant_id: UUID,
+async def ancestor_edges(conn: DbConnection, tenant_id: UUID,
                          groups: Iterable[UUID]) -> dict[UUID, set[UUID]]:
     """child -> parents, for every nesting edge above `groups` (cycle-safe)."""
     rows = await conn.fetch(_ANCESTOR_EDGES, tenant_id, list(groups))
@@ -79,14 +79,14 @@ async def ancestor_edges(conn: asyncpg.Connection, tenant_id: UUID,
     return out
 
 
-async def mappings(conn: asyncpg.Connection, tenant_id: UUID,
+async def mappings(conn: DbConnection, tenant_id: UUID,
                    groups: Iterable[UUID]) -> dict[UUID, list[str]]:
     rows = await conn.fetch("SELECT group_id, roles FROM group_roles WHERE tenant_id = $1"
                             " AND group_id = ANY($2::uuid[])", tenant_id, list(groups))
     return {r["group_id"]: list(r["roles"]) for r in rows}
 
 
-async def activity(conn: asyncpg.Connection, tenant_id: UUID,
+async def activity(conn: DbConnection, tenant_id: UUID,
                    users: list[UUID]) -> dict[UUID, bool]:
     """`users.active` of those of `users` that exist."""
     rows = await conn.fetch("SELECT id, active FROM directory_users WHERE tenant_id = $1"
@@ -94,14 +94,14 @@ async def activity(conn: asyncpg.Connection, tenant_id: UUID,
     return {r["id"]: r["active"] for r in rows}
 
 
-async def stored_access(conn: asyncpg.Connection, tenant_id: UUID,
+async def stored_access(conn: DbConnection, tenant_id: UUID,
                         users: list[UUID]) -> dict[UUID, Access[UUID]]:
     rows = await conn.fetch("SELECT user_id, groups, roles FROM user_access WHERE tenant_id = $1"
                             " AND user_id = ANY($2::uuid[])", tenant_id, users)
     return {r["user_id"]: Access(tuple(r["groups"]), tuple(r["roles"])) for r in rows}
 
 
-async def save_access(conn: asyncpg.Connection, tenant_id: UUID,
+async def save_access(conn: DbConnection, tenant_id: UUID,
                       changed: dict[UUID, Access[UUID]]) -> None:
     if not changed:
         return
@@ -112,11 +112,11 @@ async def save_access(conn: asyncpg.Connection, tenant_id: UUID,
         [(tenant_id, user, list(a.groups), list(a.roles)) for user, a in changed.items()])
 
 
-async def forget_user(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID) -> None:
+async def forget_user(conn: DbConnection, tenant_id: UUID, user_id: UUID) -> None:
     await conn.execute("DELETE FROM user_access WHERE tenant_id = $1 AND user_id = $2",
                        tenant_id, user_id)
 
 
-async def drop_mapping(conn: asyncpg.Connection, tenant_id: UUID, group_id: UUID) -> None:
+async def drop_mapping(conn: DbConnection, tenant_id: UUID, group_id: UUID) -> None:
     await conn.execute("DELETE FROM group_roles WHERE tenant_id = $1 AND group_id = $2",
                        tenant_id, group_id)

@@ -1,4 +1,4 @@
-from dsync.runtime import run_service
+from dsync.process import run_service
 from dsync_services.sessions.main import main
 
 run_service(main)

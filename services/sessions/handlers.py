@@ -3,7 +3,7 @@
 `user.deactivated` revokes the sessions issued before the deactivation; `user.deleted`
 revokes all of them. In one transaction (with the consumed-event row): the sessions are
 revoked, one `session.revoked` event per session goes to the outbox (at the end of the
-transaction, see dsync.pipeline.tracked), and the effect is recorded in the ledger as a
+transaction, see dsync.pipeline.event_effects), and the effect is recorded in the ledger as a
 `session_revocation` operation (id derived from the event id, `received_at` = event time).
 The deprovisioning lag is observed after commit.
 """
@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.ledger import writes
 from dsync.ledger.effects import effect_id
 from dsync.messages.events import CloudEvent, DraftEvent
@@ -25,7 +26,7 @@ KIND = "session_revocation"
 TYPES = frozenset({"user.deactivated", "user.deleted"})
 
 
-async def perform_queued(conn: asyncpg.Connection, op: asyncpg.Record,
+async def perform_queued(conn: DbConnection, op: asyncpg.Record,
                          emit: list[DraftEvent]) -> str:
     """A retried `session_revocation` operation (see dsync.ledger.worker), from current state."""
     exists = bool(await conn.fetchval("SELECT true FROM directory_users WHERE tenant_id = $1 AND"
@@ -43,7 +44,7 @@ def _ledger_fields(event: CloudEvent, user_id: UUID | None) -> dict[str, object]
 
 
 class SessionEvents:
-    """The sessions service's `EventEffects` (dsync.pipeline.tracked)."""
+    """The sessions service's `EventEffects` (dsync.pipeline.event_effects)."""
 
     def __init__(self, metrics: SessionsMetrics) -> None:
         self.metrics = metrics
@@ -51,7 +52,7 @@ class SessionEvents:
     def relevant(self, event_type: str, tenant_id: str) -> bool:
         return event_type in TYPES
 
-    async def apply(self, conn: asyncpg.Connection, events: list[CloudEvent],
+    async def apply(self, conn: DbConnection, events: list[CloudEvent],
                     emit: list[DraftEvent]) -> None:
         """Revoke and record one tenant's deprovisionings in the caller's transaction (one
         statement each); add the `session.revoked` events to `emit`. Raises on DB errors."""
@@ -60,7 +61,7 @@ class SessionEvents:
         if not planned:
             return
         revoked = await repo.revoke_many(conn, tenant_id, [r for _, r in planned])
-        rows = []
+        rows: list[tuple[UUID, str, UUID | None, str, datetime]] = []
         for event, revocation in planned:
             sessions = revoked.get(revocation.user_id, [])
             emit.extend(revoked_event(sid, revocation) for sid in sessions)

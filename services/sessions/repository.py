@@ -7,6 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync_services.sessions.model import NewSession, Revocation
 
 INTROSPECT_SQL = """
@@ -43,14 +44,14 @@ RETURNING s.id, s.user_id
 """
 
 
-async def introspection_row(conn: asyncpg.Connection | asyncpg.Pool,
+async def introspection_row(conn: DbConnection | asyncpg.Pool,
                             digest: bytes) -> dict[str, Any] | None:
     """Everything introspection needs about a token, in one round trip (current state)."""
     row = await conn.fetchrow(INTROSPECT_SQL, digest)
     return dict(row) if row is not None else None
 
 
-async def lock_user_for_session(conn: asyncpg.Connection, tenant_id: UUID,
+async def lock_user_for_session(conn: DbConnection, tenant_id: UUID,
                                 user_id: UUID) -> asyncpg.Record | None:
     """The user's `active` and `version`, share-locked until the transaction ends, so a
     concurrent deactivation commits either before (we see it) or after our session."""
@@ -58,7 +59,7 @@ async def lock_user_for_session(conn: asyncpg.Connection, tenant_id: UUID,
                                " AND id = $2 FOR SHARE", tenant_id, user_id)
 
 
-async def insert_session(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID,
+async def insert_session(conn: DbConnection, tenant_id: UUID, user_id: UUID,
                          user_version: int, session: NewSession) -> None:
     await conn.execute(
         "INSERT INTO sessions (id, tenant_id, user_id, token_hash, user_version, expires_at)"
@@ -66,7 +67,7 @@ async def insert_session(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUI
         session.token_hash, user_version, session.expires_at)
 
 
-async def revoke_many(conn: asyncpg.Connection, tenant_id: UUID,
+async def revoke_many(conn: DbConnection, tenant_id: UUID,
                       revocations: list[Revocation]) -> dict[UUID, list[UUID]]:
     """Revoke the live sessions the revocations name, in one statement (a user named twice:
     all sessions if either says so); user id -> revoked session ids (sorted)."""
@@ -79,7 +80,7 @@ async def revoke_many(conn: asyncpg.Connection, tenant_id: UUID,
     return {u: sorted(ids, key=str) for u, ids in out.items()}
 
 
-async def revoke(conn: asyncpg.Connection, tenant_id: UUID,
+async def revoke(conn: DbConnection, tenant_id: UUID,
                  revocation: Revocation) -> list[UUID]:
     """Revoke the live sessions `revocation` names; return their ids (sorted)."""
     rows = await conn.fetch(_REVOKE, tenant_id, revocation.user_id, revocation.reason,

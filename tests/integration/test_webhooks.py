@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp import web
+from standardwebhooks import Webhook
 
 from dsync_services.fanout.signing import verify
 from dsync_testkit.plugin import Servers, fresh_database
@@ -185,6 +186,9 @@ async def test_signed_events_arrive_in_order(hooks_stack: RunningStack,
         assert not verify(header, hit.body, "wrong-secret", now=time.time())
         assert hit.headers["Dsync-Event-Id"] == hit.event["id"]
         assert hit.headers["Content-Type"].startswith("application/json")
+        # Standard Webhooks, verified by the reference library with the same secret
+        assert Webhook(SECRET.encode()).verify(hit.body, dict(hit.headers)) == hit.event
+        assert hit.headers["webhook-id"] == hit.event["id"]
     listed = await wait_for(lambda: _all_delivered(hooks_stack, tenant, wid, n))
     assert all(d["attempts"] == 1 and d["last_error"] is None for d in listed)
     assert {d["event_id"] for d in listed} == {e["id"] for e in events}

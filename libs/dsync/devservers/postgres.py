@@ -94,7 +94,8 @@ class EmbeddedPostgres:
             time.sleep(0.1)
 
     def start(self, timeout: float = 60.0) -> str:
-        """Initialise the data directory if needed, start the server, wait until ready; return DSN."""
+        """Initialise the data directory if needed, start the server, wait until ready;
+        return the DSN."""
         self._prepare()
         args = [_bin("postgres"), "-D", str(self.data_dir), "-h", "127.0.0.1",
                 "-p", str(self.port), "-k", "", "-c", "max_connections=300",
@@ -120,7 +121,8 @@ class EmbeddedPostgres:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"PostgreSQL exited at start; see {self.log_path}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"PostgreSQL not ready after {timeout:.0f}s; see {self.log_path}")
+                raise TimeoutError(
+                    f"PostgreSQL not ready after {timeout:.0f}s; see {self.log_path}")
             time.sleep(0.1)
 
     def stop(self, timeout: float = 30.0) -> None:

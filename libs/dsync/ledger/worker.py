@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.ledger import writes
 from dsync.messages.events import DraftEvent
 from dsync.pipeline import channels
@@ -28,7 +29,7 @@ from dsync.pipeline.outbox import append_events
 
 log = logging.getLogger(__name__)
 
-Perform = Callable[[asyncpg.Connection, asyncpg.Record, list[DraftEvent]], Awaitable[str]]
+Perform = Callable[[DbConnection, asyncpg.Record, list[DraftEvent]], Awaitable[str]]
 """Do the operation's work in the given transaction; add emitted events; return a detail."""
 
 _CLAIM = """
@@ -103,7 +104,7 @@ class LedgerWorker:
         self.on_result("applied")
         return True
 
-    async def _failed(self, conn: asyncpg.Connection, op: asyncpg.Record,
+    async def _failed(self, conn: DbConnection, op: asyncpg.Record,
                       exc: BaseException) -> str:
         log.warning("%s %s failed: %s", self.kind, op["id"], type(exc).__name__,
                     extra={"operation_id": str(op["id"]), "tenant_id": str(op["tenant_id"])})

@@ -13,13 +13,14 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.ledger.status import OpKind, OpStatus
 from dsync.pii import mask_pii
 
 MAX_ATTEMPTS = 8
 """Attempts of a side effect before it is `dead`."""
 
-_Conn = asyncpg.Connection | asyncpg.Pool
+_Conn = DbConnection | asyncpg.Pool
 
 # --- SCIM writes: the gateway and the directory -------------------------------------------
 
@@ -58,14 +59,14 @@ async def record_gateway_rejection(pool: _Conn, *, op_id: UUID, tenant_id: UUID,
         mask_pii(detail[:1000]))
 
 
-async def lock_write(conn: asyncpg.Connection, op_id: UUID) -> str | None:
+async def lock_write(conn: DbConnection, op_id: UUID) -> str | None:
     """The status of a write's row, row-locked; None when no row exists yet."""
     status: str | None = await conn.fetchval(
         "SELECT status FROM operations WHERE id = $1 FOR UPDATE", op_id)
     return status
 
 
-async def record_write(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UUID, method: str,
+async def record_write(conn: DbConnection, *, op_id: UUID, tenant_id: UUID, method: str,
                        path: str, resource_type: str | None, command: dict[str, Any],
                        received_at: datetime) -> None:
     """Insert an `accepted` row for a write the directory is about to apply."""
@@ -76,7 +77,7 @@ async def record_write(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UUID
         op_id, tenant_id, method, path, resource_type, command, received_at)
 
 
-async def finish_write(conn: asyncpg.Connection, *, op_id: UUID, status: str,
+async def finish_write(conn: DbConnection, *, op_id: UUID, status: str,
                        resource_id: UUID | None, reason_code: str | None, detail: str | None,
                        response: dict[str, Any]) -> None:
     """`applied` or `rejected`, with the SCIM response the gateway returns (the row was
@@ -136,7 +137,7 @@ async def delete_finished(pool: _Conn, older_than_s: float) -> int:
 
 # --- Operator retries ---------------------------------------------------------------------
 
-async def requeue_for_retry(conn: asyncpg.Connection, op_id: UUID) -> None:
+async def requeue_for_retry(conn: DbConnection, op_id: UUID) -> None:
     """`failed` -> `accepted`: an operator asked for another attempt."""
     await conn.execute("UPDATE operations SET status = 'accepted', completed_at = NULL"
                        " WHERE id = $1 AND status = 'failed' AND retryable", op_id)
@@ -144,7 +145,7 @@ async def requeue_for_retry(conn: asyncpg.Connection, op_id: UUID) -> None:
 
 # --- Queued side effects (role recomputation; retried effects) ----------------------------
 
-async def queue_role_recomputation(conn: asyncpg.Connection, *, op_id: UUID, tenant_id: UUID,
+async def queue_role_recomputation(conn: DbConnection, *, op_id: UUID, tenant_id: UUID,
                                    method: str, path: str, group_id: UUID,
                                    command_json: str) -> None:
     """An `accepted` role recomputation for the roles service's worker to apply."""
@@ -155,7 +156,7 @@ async def queue_role_recomputation(conn: asyncpg.Connection, *, op_id: UUID, ten
         group_id, command_json)
 
 
-async def mark_applied(conn: asyncpg.Connection, op_id: UUID, detail: str) -> None:
+async def mark_applied(conn: DbConnection, op_id: UUID, detail: str) -> None:
     """A claimed queued operation succeeded."""
     await conn.execute(
         "UPDATE operations SET status = 'applied', reason_code = NULL,"
@@ -163,7 +164,7 @@ async def mark_applied(conn: asyncpg.Connection, op_id: UUID, detail: str) -> No
         " detail = $2 WHERE id = $1 AND status IN ('accepted', 'failed')", op_id, detail)
 
 
-async def mark_attempt_failed(conn: asyncpg.Connection, op_id: UUID, attempts_before: int,
+async def mark_attempt_failed(conn: DbConnection, op_id: UUID, attempts_before: int,
                               error: BaseException) -> OpStatus:
     """A claimed queued operation failed: `failed` and retryable, or `dead` once it has had
     MAX_ATTEMPTS. Returns the new status."""
@@ -189,7 +190,7 @@ ON CONFLICT (id) DO UPDATE SET status = 'applied', reason_code = NULL, retryable
 """
 
 
-async def record_effects_applied(conn: asyncpg.Connection, *, tenant_id: UUID, kind: str,
+async def record_effects_applied(conn: DbConnection, *, tenant_id: UUID, kind: str,
                                  resource_type: str,
                                  rows: list[tuple[UUID, str, UUID | None, str, datetime]]
                                  ) -> None:
@@ -226,7 +227,7 @@ async def record_effect_failure(pool: asyncpg.Pool, *, op_id: UUID, tenant_id: U
 
 # --- Webhook deliveries (fanout) ----------------------------------------------------------
 
-async def open_delivery_failure(conn: asyncpg.Connection, *, tenant_id: UUID, path: str,
+async def open_delivery_failure(conn: DbConnection, *, tenant_id: UUID, path: str,
                                 webhook_id: UUID, command: dict[str, Any]) -> UUID:
     """The row of a webhook delivery's first failed attempt; returns its id."""
     op_id: UUID = await conn.fetchval(
@@ -237,7 +238,7 @@ async def open_delivery_failure(conn: asyncpg.Connection, *, tenant_id: UUID, pa
     return op_id
 
 
-async def record_delivery_attempt(conn: asyncpg.Connection, op_id: UUID, *, status: str,
+async def record_delivery_attempt(conn: DbConnection, op_id: UUID, *, status: str,
                                   reason_code: str | None, retryable: bool,
                                   detail: str) -> None:
     """One more attempt of a delivery that failed before: `failed` (retrying; no
@@ -247,3 +248,12 @@ async def record_delivery_attempt(conn: asyncpg.Connection, op_id: UUID, *, stat
         " retryable = $4, attempts = attempts + 1, detail = $5,"
         " completed_at = CASE WHEN $2 = 'failed' THEN NULL ELSE now() END"
         " WHERE id = $1", op_id, status, reason_code, retryable, detail)
+
+
+# --- tenant deletion ------------------------------------------------------------------------
+
+async def delete_tenant_operations(conn: DbConnection, tenant_id: UUID) -> int:
+    """Remove every ledger row of a tenant that is being deleted (in the caller's
+    transaction). Returns how many rows went."""
+    done: str = await conn.execute("DELETE FROM operations WHERE tenant_id = $1", tenant_id)
+    return int(done.split()[-1])

@@ -143,6 +143,15 @@ class SessionRevocation(_Data):
     reason: Annotated[str, StringConstraints(min_length=1)]
 
 
+class DirectoryDeletion(_Data):
+    """The tenant was deleted with all its data (an operator's `DELETE
+    /admin/v1/tenants/{id}`): the last event of the tenant's stream. Consumers drop what
+    they hold for the tenant; no event with a higher `sequence` follows."""
+
+    tenant_id: Uuid
+    name: str
+
+
 EVENT_DATA: dict[str, type[_Data]] = {
     "user.created": UserState, "user.updated": UserUpdate,
     "user.deactivated": UserState, "user.reactivated": UserState,
@@ -150,6 +159,7 @@ EVENT_DATA: dict[str, type[_Data]] = {
     "group.created": GroupState, "group.updated": GroupUpdate, "group.deleted": GroupDeletion,
     "group.member_added": MembershipChange, "group.member_removed": MembershipChange,
     "access.roles_changed": RolesChange, "session.revoked": SessionRevocation,
+    "directory.deleted": DirectoryDeletion,
 }
 """Event type -> the model of its `data`."""
 
@@ -230,15 +240,20 @@ class SessionRevoked(_Envelope):
     data: SessionRevocation
 
 
+class DirectoryDeleted(_Envelope):
+    type: Literal["directory.deleted"]
+    data: DirectoryDeletion
+
+
 TYPED_EVENTS: tuple[type[_Envelope], ...] = (
     UserCreated, UserUpdated, UserDeactivated, UserReactivated, UserDeleted,
     GroupCreated, GroupUpdated, GroupDeleted, GroupMemberAdded, GroupMemberRemoved,
-    AccessRolesChanged, SessionRevoked)
+    AccessRolesChanged, SessionRevoked, DirectoryDeleted)
 
 TypedEvent = Annotated[
     UserCreated | UserUpdated | UserDeactivated | UserReactivated | UserDeleted
     | GroupCreated | GroupUpdated | GroupDeleted | GroupMemberAdded | GroupMemberRemoved
-    | AccessRolesChanged | SessionRevoked,
+    | AccessRolesChanged | SessionRevoked | DirectoryDeleted,
     Field(discriminator="type")]
 
 _TYPED: TypeAdapter[TypedEvent] = TypeAdapter(TypedEvent)

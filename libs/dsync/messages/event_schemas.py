@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from dsync.messages.event_data import EVENT_DATA, TYPED_EVENTS, Timestamp, event_type_of
 
@@ -36,7 +36,7 @@ def event_schema(event_type: str, examples: list[Any]) -> dict[str, Any]:
     properties["dataschema"] = {"const": schema_url(event_type)}
     properties["datacontenttype"] = {"const": "application/json"}
     properties["specversion"] = {"const": "1.0"}
-    properties["time"]["pattern"] = Timestamp.__metadata__[0].pattern
+    properties["time"]["pattern"] = get_args(Timestamp)[1].pattern
     data_doc = (EVENT_DATA[event_type].__doc__ or "").strip()
     return {
         "$schema": DRAFT,

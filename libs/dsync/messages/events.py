@@ -17,7 +17,7 @@ EventType = Literal[
     "user.created", "user.updated", "user.deactivated", "user.reactivated", "user.deleted",
     "group.created", "group.updated", "group.deleted",
     "group.member_added", "group.member_removed",
-    "access.roles_changed", "session.revoked",
+    "access.roles_changed", "session.revoked", "directory.deleted",
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 

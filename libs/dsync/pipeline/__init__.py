@@ -3,8 +3,10 @@
 * `consumer`  — `PipelineConsumer`: the one Kafka consumer loop (ordered per partition,
   at-least-once, one offset commit per poll, idle pause woken by NOTIFY, broker-reset
   recovery). The directory's command handler and the event consumers plug into it.
-* `tracked`   — `TrackedEvents`: the `dsync.events` handler: decode -> relevance (no I/O)
+* `event_effects` — `TrackedEvents`: the `dsync.events` handler: decode -> relevance (no I/O)
   -> apply + dedupe rows + outbox in one transaction -> commit; poison events to the DLQ.
+* `event_service` — `run_event_service`: a whole process consuming `dsync.events` in its
+  own group (roles, sessions, fanout) on `dsync.service_runtime`.
 * `relay`     — `OutboxRelay`: publishes the transactional outbox to `dsync.events`;
   leader-elected by an advisory lock that dies with its owner's connection.
 * `outbox`    — `append_events`: how any service puts events in the outbox.

@@ -21,4 +21,5 @@ WEBHOOKS = "dsync_webhooks"
 WEBHOOK_ENDPOINTS = "dsync_webhook_endpoints"
 """Payload `<tenant id>`: that tenant's webhook endpoints changed (fanout's cache)."""
 TOKENS = "dsync_tokens"
-"""Payload: a revoked token's id (every gateway drops it from its cache)."""
+"""Payload: a revoked token's id, or `tenant:<tenant id>` when a tenant was disabled,
+enabled or deleted (every gateway drops the cached entries at once)."""

@@ -39,7 +39,7 @@ from dsync.kafka.topics import ensure_topics
 from dsync.pipeline.backoff import Backoff
 from dsync.pipeline.idle import IdleClock
 from dsync.pipeline.listener import NotifyListener
-from dsync.runtime import sleep_or_stop, wait_either
+from dsync.process import sleep_or_stop, wait_either
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from dsync.pipeline import channels
 from dsync.pipeline.consumer import PipelineConsumer
-from dsync.pipeline.tracked import EventEffects, TrackedEvents
+from dsync.pipeline.event_effects import EventEffects, TrackedEvents
 from dsync.service_runtime import ServiceRuntime, service_runtime
 
 Extra = Callable[[ServiceRuntime], Awaitable[None]]

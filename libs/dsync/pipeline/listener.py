@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.db.pool import connect
 from dsync.pipeline.backoff import Backoff
 
@@ -30,7 +31,7 @@ class NotifyListener:
         self.check_s = check_s
         self._callbacks: dict[str, list[Callback]] = {}
         self._on_connect: list[Callable[[], Awaitable[None] | None]] = []
-        self._conn: asyncpg.Connection | None = None
+        self._conn: DbConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._pending: set[asyncio.Future[Any]] = set()
@@ -51,7 +52,7 @@ class NotifyListener:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _listen(self, conn: asyncpg.Connection, channel: str) -> None:
+    async def _listen(self, conn: DbConnection, channel: str) -> None:
         async with self._lock:  # one operation at a time on the connection
             try:
                 await conn.add_listener(channel, self._dispatch)
@@ -82,10 +83,10 @@ class NotifyListener:
             with contextlib.suppress(Exception):
                 await self._conn.close()
 
-    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: object) -> None:
         for callback in self._callbacks.get(channel, ()):
             try:
-                callback(payload)
+                callback(str(payload))
             except Exception:  # a broken callback must not stop the others
                 log.exception("NOTIFY callback for %s failed", channel)
 

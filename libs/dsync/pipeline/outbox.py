@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
 import orjson
 
+from dsync.db import DbConnection
 from dsync.messages.events import DraftEvent, seal
 from dsync.pipeline import channels
 
@@ -34,7 +34,7 @@ def outbox_json(event: DraftEvent, tenant_id: UUID, now: datetime) -> str:
     return orjson.dumps(seal(event, tenant_id=tenant_id, sequence=0, time=now)).decode()
 
 
-async def append_events(conn: asyncpg.Connection, tenant_id: UUID,
+async def append_events(conn: DbConnection, tenant_id: UUID,
                         events: Sequence[DraftEvent], now: datetime,
                         *, notify: bool = True) -> None:
     """Give the events the tenant's next sequence numbers and put them in the outbox, in

@@ -7,7 +7,9 @@ released the moment the leader's connection dies (SIGKILL included), not after a
 
 The leader wakes on `NOTIFY dsync_outbox` (and polls every `poll_s` as a fallback), reads
 up to BATCH unpublished events in outbox order as raw JSON text (no decode/encode), sends
-them, and marks them published in one statement. After a crash an event may be
+them (structured mode, with the CloudEvents Kafka binding headers of
+`dsync.messages.kafka_binding`, the attributes extracted by PostgreSQL), and marks them
+published in one statement. After a crash an event may be
 published again (at-least-once): consumers dedupe by event `id`.
 
 Broker resets (the embedded broker keeps topics in memory): a partition's offset that
@@ -30,20 +32,24 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from dsync.db import DbConnection
 from dsync.db.pool import connect
 from dsync.kafka.topics import ensure_topics
+from dsync.messages.kafka_binding import ATTRIBUTES, ce_headers
 from dsync.pipeline import channels
 from dsync.pipeline.backoff import Backoff
 from dsync.pipeline.listener import NotifyListener
-from dsync.runtime import sleep_or_stop, wait_either
+from dsync.process import sleep_or_stop, wait_either
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x6F7574626F78  # "outbox"
 BATCH = 500
 
-_PENDING = ("SELECT id, tenant_id, event::text AS event FROM outbox WHERE published_at IS NULL"
-            " ORDER BY id LIMIT $1")
+_PENDING = ("SELECT id, tenant_id, event::text AS event, "
+            + ", ".join(f"event->>'{a}' AS ce_{a}" for a in ATTRIBUTES)
+            + " FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1")
+"""Unpublished events as raw JSON text, with their context attributes for the headers."""
 _MARK_AND_WAKE = ("WITH m AS (UPDATE outbox SET published_at = now() WHERE"
                   f" id = ANY($1::bigint[])) SELECT pg_notify('{channels.EVENTS_WAKE}', '')")
 
@@ -120,7 +126,7 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await conn.close()
 
-    async def _acquire(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
+    async def _acquire(self, conn: DbConnection, stop: asyncio.Event) -> bool:
         """Block in PostgreSQL until the leader lock is ours; False when stopping."""
         lock = asyncio.ensure_future(conn.execute("SELECT pg_advisory_lock($1)", LEADER_LOCK))
         stopping = asyncio.ensure_future(stop.wait())
@@ -141,7 +147,8 @@ class OutboxRelay:
         if not rows:
             return 0
         futures = [await self.producer.send(self.topic, r["event"].encode(),
-                                            key=str(r["tenant_id"]).encode()) for r in rows]
+                                            key=str(r["tenant_id"]).encode(),
+                                            headers=ce_headers(r, prefix="ce_")) for r in rows]
         sent = await asyncio.gather(*futures)
         went_back = False
         for md in sent:

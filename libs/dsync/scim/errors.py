@@ -53,11 +53,3 @@ Forbidden = _error("Forbidden", 403, None, "forbidden")
 MethodNotAllowed = _error("MethodNotAllowed", 405, None, "method_not_allowed")
 NotImplementedYet = _error("NotImplementedYet", 501, None, "not_implemented")
 UnsupportedMediaType = _error("UnsupportedMediaType", 415, None, "unsupported_media_type")
-
-REASON_CODES: dict[str, str] = {
-    cls.reason_code: (cls.__doc__ or "")
-    for cls in (InvalidFilter, TooMany, Uniqueness, Mutability, InvalidSyntax, InvalidPath,
-                NoTarget, InvalidValue, InvalidVersion, Sensitive, NotFound, VersionMismatch,
-                TooLarge, Unauthorized, Forbidden, MethodNotAllowed, NotImplementedYet,
-                UnsupportedMediaType)
-}

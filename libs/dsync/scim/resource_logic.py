@@ -21,8 +21,9 @@ from dsync.scim.resources import validate_resource as _validate
 from dsync.scim.resources.catalog import any_top_attr
 
 
-def validate_resource(body: Any, resource_type: str, *, existing: dict[str, Any] | None
-                      ) -> tuple[dict[str, Any], list[MemberRef] | None]:
+def normalize_and_validate(body: Any, resource_type: str, *,
+                           existing: dict[str, Any] | None
+                           ) -> tuple[dict[str, Any], list[MemberRef] | None]:
     """Normalise IdP dialects, then validate. Returns (doc to store, group members or None).
     Raises ScimError."""
     if not isinstance(body, dict):
@@ -33,7 +34,7 @@ def validate_resource(body: Any, resource_type: str, *, existing: dict[str, Any]
 def command_resource(body: Any, resource_type: str) -> dict[str, Any]:
     """What a POST/PUT puts on Kafka: the validated doc (no password, no read-only
     attributes), plus `members` for groups. Raises ScimError."""
-    doc, members = validate_resource(body, resource_type, existing=None)
+    doc, members = normalize_and_validate(body, resource_type, existing=None)
     if members is not None:
         doc = {**doc, "members": [{"value": m.value, "type": m.type} for m in members]}
     return doc
@@ -66,4 +67,4 @@ def parse_patch_ops(raw: list[dict[str, Any]]) -> list[PatchOp]:
 
 __all__ = ["MemberRef", "MembersDelta", "PatchOp", "PatchResult", "apply_patch",
            "command_resource", "diff_previous", "parse_patch_ops", "parse_patch_request",
-           "validate_resource"]
+           "normalize_and_validate"]

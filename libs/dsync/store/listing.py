@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.scim.filter import compile_filter, compile_sort
 from dsync.scim.render import group_resource, user_resource
 from dsync.store.reads import MEMBERS_SQL, member_json
@@ -26,7 +27,7 @@ class Page:
     resources: list[dict[str, Any]]
 
 
-async def list_resources(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def list_resources(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                          resource_type: str, *, filter_text: str | None, sort_by: str | None,
                          sort_order: str | None, offset: int, limit: int,
                          with_related: bool, count_total: bool = True,
@@ -70,7 +71,7 @@ async def list_resources(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUI
     return Page(total, resources)
 
 
-async def groups_of_users(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def groups_of_users(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                           user_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
     rows = await conn.fetch(
         """
@@ -95,12 +96,13 @@ async def groups_of_users(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UU
     return out
 
 
-async def _groups_within(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def _groups_within(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                          group_ids: list[UUID], budget: int) -> int:
     """How many of `group_ids` (in order, at least one) fit `budget` members together."""
-    counts = dict(await conn.fetch(
-        "SELECT group_id, count(*) FROM group_members WHERE tenant_id = $1"
-        " AND group_id = ANY($2::uuid[]) GROUP BY group_id", tenant_id, group_ids))
+    rows = await conn.fetch(
+        "SELECT group_id, count(*) AS n FROM group_members WHERE tenant_id = $1"
+        " AND group_id = ANY($2::uuid[]) GROUP BY group_id", tenant_id, group_ids)
+    counts: dict[UUID, int] = {r["group_id"]: int(r["n"]) for r in rows}
     used = 0
     for kept, gid in enumerate(group_ids):
         used += counts.get(gid, 0)
@@ -109,7 +111,7 @@ async def _groups_within(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUI
     return len(group_ids)
 
 
-async def members_of_groups(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def members_of_groups(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                             group_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
     rows = await conn.fetch(MEMBERS_SQL + " WHERE gm.tenant_id = $1 AND"
                             " gm.group_id = ANY($2::uuid[]) ORDER BY gm.group_id, gm.member_id",

@@ -7,10 +7,11 @@ from uuid import UUID
 
 import asyncpg
 
+from dsync.db import DbConnection
 from dsync.scim.render import group_resource, user_resource
 
 
-async def user_groups(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def user_groups(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                       user_id: UUID) -> list[dict[str, Any]]:
     """The read-only `groups` of a user: direct memberships, then indirect (nested) ones."""
     rows = await conn.fetch(
@@ -32,7 +33,7 @@ async def user_groups(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
              "type": "direct" if r["depth"] == 1 else "indirect"} for r in rows]
 
 
-async def get_user(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def get_user(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                    user_id: UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT id, doc, version, created_at, updated_at FROM users"
@@ -67,7 +68,7 @@ def member_json(row: Any) -> dict[str, Any]:
     return member
 
 
-async def group_members(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID,
+async def group_members(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                         group_id: UUID, *, limit: int | None = None,
                         after: UUID | None = None) -> list[dict[str, Any]]:
     """Members in id order; `after` + `limit` page through a large group (keyset)."""
@@ -77,7 +78,7 @@ async def group_members(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID
     return [member_json(r) for r in rows]
 
 
-async def get_group(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: UUID, group_id: UUID,
+async def get_group(conn: DbConnection | asyncpg.Pool, tenant_id: UUID, group_id: UUID,
                     *, with_members: bool = True) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT id, doc, version, created_at, updated_at FROM groups"

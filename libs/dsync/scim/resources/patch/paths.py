@@ -31,10 +31,6 @@ class AttrPath:
     filter: Node | None = None
     sub: str | None = None
 
-    @property
-    def known_urn(self) -> bool:
-        return self.urn is None or split_urn(self.urn) is not None
-
 
 def _closing_bracket(text: str, start: int) -> int:
     quoted = escaped = False

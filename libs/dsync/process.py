@@ -1,10 +1,11 @@
-"""Process plumbing shared by the services: stop on SIGTERM/SIGINT, and a small HTTP
-server exposing `/metrics` (Prometheus text, app-scoped registry) and `/healthz`."""
+"""One OS process of dsync: stop on SIGTERM/SIGINT, stop-aware waits, uvloop, and a
+small HTTP server exposing `/metrics` (Prometheus text, app-scoped registry) and `/healthz`."""
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -39,7 +40,10 @@ async def wait_either(stop: asyncio.Event, wake: asyncio.Event, seconds: float) 
             w.cancel()
 
 
-def metrics_handler(registry: CollectorRegistry) -> Callable[[web.Request], Awaitable[web.Response]]:
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def metrics_handler(registry: CollectorRegistry) -> Handler:
     async def handle(_: web.Request) -> web.Response:
         body = generate_latest(registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -64,7 +68,7 @@ async def start_ops_server(host: str, port: int, registry: CollectorRegistry,
     return runner
 
 
-def run_service(main: Callable[[], Awaitable[None]]) -> None:
+def run_service(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run a service's `main()` on uvloop (measurably cheaper per socket operation than
     the default loop; see docs/pipeline.md)."""
     import uvloop

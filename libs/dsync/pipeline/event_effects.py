@@ -26,6 +26,7 @@ import orjson
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
+from dsync.db import DbConnection
 from dsync.messages.events import CloudEvent, DraftEvent
 from dsync.pipeline.outbox import append_events
 
@@ -43,7 +44,7 @@ class EventEffects(Protocol):
 
     def relevant(self, event_type: str, tenant_id: str) -> bool:
         """Pure and cheap (no I/O): may this event cause an effect here?"""
-    async def apply(self, conn: asyncpg.Connection, events: list[CloudEvent],
+    async def apply(self, conn: DbConnection, events: list[CloudEvent],
                     emit: list[DraftEvent]) -> None:
         """Apply one tenant's new relevant events, in order, in the given transaction
         (batch the statements: one per batch, not per event); add what they emit to

@@ -1,0 +1,1 @@
+"""`dsync`: the operators' command line, a client of the admin API (docs/cli.md)."""

@@ -1,0 +1,3 @@
+from dsync_services.cli.main import main
+
+raise SystemExit(main())
