@@ -11,6 +11,10 @@ from dsync_services.gateway.app import create_app
 from dsync_services.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
+MAX_REQUEST_LINE_BYTES = 65_536
+"""Longest request line (method + URL) parsed; aiohttp's 8190 would refuse a long
+`attributes=` list with a plain-text 400 before the SCIM limits could answer with a SCIM
+error. Headers keep aiohttp's 8190-byte cap."""
 
 
 async def main() -> None:
@@ -19,7 +23,8 @@ async def main() -> None:
     if not settings.http.admin_token:
         log.warning("DSYNC_ADMIN_TOKEN is empty: the admin API refuses every call")
     stop = stop_event_on_signals()
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    runner = web.AppRunner(create_app(settings), access_log=None,
+                           max_line_size=MAX_REQUEST_LINE_BYTES)
     await runner.setup()
     await web.TCPSite(runner, settings.http.http_host, settings.http.http_port).start()
     log.info("gateway listening on %s", settings.base_url)
