@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+PROMTOOL_STAMP := $(VENV)/.promtool-stamp
 export XDG_RUNTIME_DIR ?= /tmp
 
 .DEFAULT_GOAL := help
@@ -13,13 +14,28 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,test]'
 	touch $(STAMP)
+
+# The console's browser tests need Debian's Chromium; install it when missing, fail loudly
+# when that is impossible (never skipped).
+CHROMIUM := /usr/lib/chromium/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "make test: Chromium missing at $@ and no apt-get; install the 'chromium' package" >&2; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	@test -x $@ || { echo "make test: Chromium still missing at $@ after apt-get" >&2; exit 1; }
+
+# promtool (Debian package `prometheus`) checks deploy/prometheus/ in the tests; best effort.
+$(PROMTOOL_STAMP): $(STAMP)
+	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends prometheus; } >/dev/null 2>&1 \
+		|| echo "promtool could not be installed: the alert-rule check is skipped"
+	touch $(PROMTOOL_STAMP)
 
 run: $(STAMP) ## start the whole stack in the foreground (embedded PostgreSQL + broker unless configured)
 	$(BIN)/python -m dsync_services.stack
 
-test: $(STAMP) ## create .venv, install, run the whole test suite (what CI runs)
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL_STAMP) ## create .venv, install (and Chromium, promtool), run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP) ## only the pure unit tests (seconds)

@@ -26,6 +26,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+EPOCH_BITS = 32
+"""`sequence` is `epoch * 2**32 + n`; the epoch grows only when dsync's database is restored."""
+
 
 class SeenIds:
     """The most recent `capacity` event ids (a bounded dedupe window)."""
@@ -52,10 +55,16 @@ class Sequences:
         self.last: dict[str, int] = {}
 
     def check(self, tenant: str, sequence: int) -> tuple[str, int]:
-        """("new" | "duplicate" | "gap", how many events are missing before this one)."""
+        """("new" | "duplicate" | "gap" | "new_epoch", how many events are missing before
+        this one). "new_epoch": dsync's database was restored from a backup (the first
+        event of a higher epoch, `sequence >> 32`): resynchronise the tenant."""
         last = self.last.get(tenant)
         if last is not None and sequence <= last:
             return "duplicate", 0
+        if last is not None and sequence >> EPOCH_BITS > last >> EPOCH_BITS \
+                and sequence == ((sequence >> EPOCH_BITS) << EPOCH_BITS) + 1:
+            self.last[tenant] = sequence
+            return "new_epoch", 0
         missing = 0 if last is None else sequence - last - 1
         self.last[tenant] = sequence
         return ("gap" if missing else "new"), missing
@@ -116,6 +125,8 @@ def process(raw: bytes, tenant_filter: str | None, seen: SeenIds, sequences: Seq
         return 0
     if verdict == "gap":
         report(gap=missing, tenantid=tenant, before_sequence=sequence)
+    if verdict == "new_epoch":  # dsync was restored: your copy of this tenant may be ahead
+        report(restored=tenant, first_sequence=sequence, action="resynchronise the tenant")
     handle(event)
     return 1
 

@@ -1,5 +1,6 @@
 """One OS process of dsync: stop on SIGTERM/SIGINT, stop-aware waits, uvloop, and a
-small HTTP server exposing `/metrics` (Prometheus text, app-scoped registry) and `/healthz`."""
+small HTTP server exposing `/metrics` (Prometheus text, app-scoped registry), `/livez`,
+`/readyz` and `/healthz` (see `dsync.health`)."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +11,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from dsync.health import Lifecycle, ReadyCheck, add_probe_routes, checks_response
 
 
 def stop_event_on_signals() -> asyncio.Event:
@@ -51,21 +54,25 @@ def metrics_handler(registry: CollectorRegistry) -> Handler:
 
 
 async def start_ops_server(host: str, port: int, registry: CollectorRegistry,
-                           healthy: Callable[[], bool]) -> web.AppRunner:
-    """Serve /metrics and /healthz (200 when `healthy()`); returns the runner to clean up."""
+                           ready: ReadyCheck,
+                           details: Callable[[], dict[str, object]] | None = None,
+                           ) -> tuple[web.AppRunner, Lifecycle]:
+    """Serve /metrics, /livez, /readyz and /healthz (the same answer as /readyz, with
+    `details()` beside it, e.g. the partitions this instance holds). Returns the runner to
+    clean up and the Lifecycle whose `draining` flag turns readiness off."""
     app = web.Application()
+    lifecycle = add_probe_routes(app, ready)
 
     async def healthz(_: web.Request) -> web.Response:
-        ok = healthy()
-        return web.json_response({"status": "ok" if ok else "unavailable"},
-                                 status=200 if ok else 503)
+        checks = {"lifecycle": "draining"} if lifecycle.draining else await ready()
+        return checks_response(checks, **(details() if details else {}))
 
     app.router.add_get("/metrics", metrics_handler(registry))
     app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    return runner
+    return runner, lifecycle
 
 
 def run_service(main: Callable[[], Coroutine[Any, Any, None]]) -> None:

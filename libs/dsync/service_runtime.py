@@ -1,8 +1,8 @@
 """What every consumer service does at start and stop, in one place.
 
 `ServiceRuntime` opens the pool (after migrating), creates the topics, starts a producer,
-the process's one LISTEN connection (`NotifyListener`) and the /metrics + /healthz server,
-and tears all of it down in reverse order.
+the process's one LISTEN connection (`NotifyListener`) and the /metrics, /livez, /readyz
+and /healthz server, and tears all of it down in reverse order.
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import asyncpg
-from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from dsync.db.migrate import migrate_dsn
 from dsync.db.pool import create_pool
+from dsync.health import Checks, Lifecycle
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
 from dsync.logs import setup_logging
@@ -54,9 +54,19 @@ async def _retry(what: str, attempt: Callable[[], object], stop: asyncio.Event) 
             delay = min(delay * 2, 5.0)
 
 
+async def _drain_on(stop: asyncio.Event, lifecycle: Lifecycle) -> None:
+    await stop.wait()
+    lifecycle.draining = True
+
+
 @contextlib.asynccontextmanager
 async def service_runtime(name: str, registry: CollectorRegistry,
-                          healthy: Callable[[], bool]) -> AsyncIterator[ServiceRuntime]:
+                          ready: Callable[[], Checks],
+                          details: Callable[[], dict[str, object]] | None = None,
+                          ) -> AsyncIterator[ServiceRuntime]:
+    """Start the service's shared parts. `ready()` answers /readyz (e.g. the consumer loop
+    has started; a replica without partitions is still ready); `details()` is added to
+    /healthz. Readiness turns off as soon as the stop signal arrives."""
     postgres, kafka, service = PostgresSettings(), KafkaSettings(), ServiceSettings()
     setup_logging(name, service.log_level)
     stop = stop_event_on_signals()
@@ -68,13 +78,18 @@ async def service_runtime(name: str, registry: CollectorRegistry,
     await producer.start()
     listener = NotifyListener(postgres.database_url)
     await _retry("PostgreSQL", listener.start, stop)
-    ops: web.AppRunner = await start_ops_server(service.metrics_host, service.metrics_port,
-                                                registry, healthy)
+    async def ready_checks() -> Checks:
+        return ready()
+
+    ops, lifecycle = await start_ops_server(service.metrics_host, service.metrics_port,
+                                            registry, ready_checks, details)
+    stop_watch = asyncio.create_task(_drain_on(stop, lifecycle))
     log.info("%s started", name)
     try:
         yield ServiceRuntime(name, pool, producer, stop, listener, postgres, kafka, service)
     finally:
         log.info("%s stopping", name)
+        stop_watch.cancel()
         await ops.cleanup()
         await listener.stop()
         await producer.stop()

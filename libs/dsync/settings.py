@@ -4,8 +4,13 @@ Business code receives these objects; it never reads `os.environ` itself.
 """
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class _Frozen(BaseSettings):
@@ -61,6 +66,44 @@ class KafkaSettings(_Frozen):
     kafka_commands_partitions: int = Field(16, ge=1)
     kafka_events_partitions: int = Field(16, ge=1)
     kafka_topic_prefix: str = "dsync"
+    kafka_replication_factor: int = Field(1, ge=1, le=16)
+    """Replication factor of the topics dsync creates (3 on a production cluster)."""
+    kafka_min_insync_replicas: int | None = Field(None, ge=1, le=16)
+    """`min.insync.replicas` of the topics dsync creates; unset keeps the broker default.
+    With acks=all a write then needs this many replicas (2 with a replication factor of 3)."""
+    kafka_embedded_broker: bool = False
+    """True only for the memory-only embedded broker (`make run` and the tests set it): an
+    offset that goes backwards then means the broker lost its topics, and the relay
+    publishes every retained event again. On Apache Kafka a regression is logged as an
+    error and counted (`dsync_outbox_offset_regressions_total`), never repaired."""
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "PLAIN"
+    """Used when the protocol is SASL_PLAINTEXT or SASL_SSL."""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = ""
+    """PEM file of the CA that signed the brokers' certificates (empty: system CAs)."""
+    kafka_ssl_certfile: str = ""
+    """PEM client certificate for mutual TLS (with `kafka_ssl_keyfile`)."""
+    kafka_ssl_keyfile: str = ""
+    kafka_ssl_key_password: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _consistent_security(self) -> KafkaSettings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        tls = self.kafka_security_protocol.endswith("SSL")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()):
+            raise ValueError("DSYNC_KAFKA_SASL_USERNAME and DSYNC_KAFKA_SASL_PASSWORD are "
+                             f"required with {self.kafka_security_protocol}")
+        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        if any(tls_files) and not tls:
+            raise ValueError("DSYNC_KAFKA_SSL_* files need DSYNC_KAFKA_SECURITY_PROTOCOL "
+                             "SSL or SASL_SSL")
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("DSYNC_KAFKA_SSL_CERTFILE and DSYNC_KAFKA_SSL_KEYFILE go together")
+        if (self.kafka_min_insync_replicas or 0) > self.kafka_replication_factor:
+            raise ValueError("DSYNC_KAFKA_MIN_INSYNC_REPLICAS exceeds the replication factor")
+        return self
 
     @property
     def commands_topic(self) -> str:
@@ -100,5 +143,8 @@ class ServiceSettings(_Frozen):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(0, ge=0, le=65535)
     """Port of the service's own /metrics and /healthz endpoint; 0 picks a free one."""
+    metrics_sample_s: float = Field(15.0, gt=0, le=3600)
+    """How often gauges read from the database and the broker are sampled (outbox backlog,
+    failing operations, DLQ records, webhook deliveries)."""
     run_dir: str = ".dsync/run"
     log_level: str = "INFO"

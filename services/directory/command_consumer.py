@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from dsync.messages.commands import Command, parse_command
+from dsync.tracing import Tracing
 from dsync_services.directory.apply_commands import apply_batch
 from dsync_services.directory.metrics import DirectoryMetrics
 
@@ -22,8 +23,9 @@ class DlqBreakerOpen(Exception):  # noqa: N818
 class CommandHandler:
     def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, dlq_topic: str,
                  metrics: DirectoryMetrics, *, max_batch: int = 500,
-                 dlq_max_consecutive: int = 100) -> None:
+                 dlq_max_consecutive: int = 100, tracing: Tracing | None = None) -> None:
         self.pool = pool
+        self.tracing = tracing or Tracing()
         self.producer = producer
         self.dlq_topic = dlq_topic
         self.metrics = metrics
@@ -35,6 +37,16 @@ class CommandHandler:
         """Dead-letter malformed records, apply the rest in order, `max_batch` per
         transaction. Raises (so nothing is committed) on database errors and when the
         DLQ circuit breaker is open."""
+        if not self.tracing.enabled:
+            await self._handle(tp, records)
+            return
+        with self.tracing.span("dsync.command apply", kind="CONSUMER",
+                               from_records=[r.headers for r in records],
+                               attributes={"messaging.destination.name": tp.topic,
+                                           "messaging.batch.message_count": len(records)}):
+            await self._handle(tp, records)
+
+    async def _handle(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         commands: list[tuple[Command, bytes]] = []
         for record in records:
             try:

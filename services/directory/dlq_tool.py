@@ -19,14 +19,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from dsync.kafka.clients import build_producer
+from dsync.kafka.clients import build_producer, build_reader
 from dsync.settings import KafkaSettings
 
 
 async def read_dlq(settings: KafkaSettings, limit: int | None = None) -> list[Any]:
     """Every record of the DLQ topic from the start (single partition), oldest first."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
-                                enable_auto_commit=False, fetch_max_wait_ms=50)
+    consumer: AIOKafkaConsumer = build_reader(settings)
     await consumer.start()
     try:
         tp = TopicPartition(settings.commands_dlq_topic, 0)

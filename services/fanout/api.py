@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from aiohttp import web
 
 from dsync.admin_http import AdminError, iso, json_body, path_uuid
@@ -71,6 +72,68 @@ async def _webhook(request: web.Request) -> tuple[UUID, Any]:
     if row is None:
         raise AdminError(404, "not_found", f"Webhook {wid} not found")
     return tid, row
+
+
+async def endpoints(pool: asyncpg.Pool, tenant_id: UUID) -> list[dict[str, Any]]:
+    """A tenant's webhook endpoints as the admin API shows them (state, queue)."""
+    return [_webhook_json(r) for r in await store.listing(pool, tenant_id)]
+
+
+async def endpoint(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID) -> dict[str, Any]:
+    """One endpoint; AdminError 404 when the tenant has no such webhook."""
+    row = await store.get(pool, tenant_id, webhook_id)
+    if row is None:
+        raise AdminError(404, "not_found", f"Webhook {webhook_id} not found")
+    return _webhook_json(row)
+
+
+async def pause(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID,
+                reason: str = "paused by an operator") -> dict[str, Any]:
+    """Pause deliveries to an endpoint (they queue up); AdminError 404."""
+    await endpoint(pool, tenant_id, webhook_id)
+    await store.set_paused(pool, tenant_id, webhook_id, reason[:500])
+    return await endpoint(pool, tenant_id, webhook_id)
+
+
+async def resume(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID,
+                 skip_dead: bool = False) -> dict[str, Any]:
+    """Resume an endpoint; dead deliveries are queued again unless `skip_dead`. The answer
+    carries `requeued`. AdminError 404."""
+    await endpoint(pool, tenant_id, webhook_id)
+    requeued = await store.resume(pool, tenant_id, webhook_id, skip_dead=skip_dead)
+    return {**await endpoint(pool, tenant_id, webhook_id), "requeued": requeued}
+
+
+async def delivery_log(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID, *,
+                       status: str | None = None, event_id: UUID | None = None,
+                       limit: int = 100) -> list[dict[str, Any]]:
+    """An endpoint's deliveries, newest first, each with its attempt log. AdminError 404
+    for an unknown webhook, 400 for an unknown status."""
+    await endpoint(pool, tenant_id, webhook_id)
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise AdminError(400, "invalid_value", f"'status' is one of {DELIVERY_STATUSES}")
+    rows = await store.deliveries(pool, webhook_id, status=status, event_id=event_id,
+                                  limit=limit)
+    return [_delivery_json(d) for d in rows]
+
+
+async def redeliver_event(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID,
+                          event_id: UUID) -> int:
+    """Send one event to the endpoint again; AdminError 404 when it never went there."""
+    await endpoint(pool, tenant_id, webhook_id)
+    if not await store.deliveries(pool, webhook_id, status=None, event_id=event_id, limit=1):
+        raise AdminError(404, "not_found", f"No delivery of event {event_id} here")
+    return await store.redeliver(pool, webhook_id, event_id=event_id)
+
+
+async def redeliver_range(pool: asyncpg.Pool, tenant_id: UUID, webhook_id: UUID,
+                          since: datetime, until: datetime) -> int:
+    """Send every event of [since, until] to the endpoint again, in order; AdminError 400
+    when `until` is before `since`, 404 for an unknown webhook."""
+    await endpoint(pool, tenant_id, webhook_id)
+    if until < since:
+        raise AdminError(400, "invalid_value", "'to' must not be before 'from'")
+    return await store.redeliver(pool, webhook_id, since=since, until=until)
 
 
 def _secret(body: dict[str, Any]) -> tuple[str, bool]:
@@ -132,8 +195,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
 async def pause_webhook(request: web.Request) -> web.Response:
     tid, row = await _webhook(request)
     reason = (await json_body(request)).get("reason") or "paused by an operator"
-    await store.set_paused(request.app["pool"], tid, row["id"], str(reason)[:500])
-    return web.json_response(_webhook_json(await store.get(request.app["pool"], tid, row["id"])))
+    return web.json_response(await pause(request.app["pool"], tid, row["id"], str(reason)))
 
 
 async def resume_webhook(request: web.Request) -> web.Response:
@@ -141,9 +203,7 @@ async def resume_webhook(request: web.Request) -> web.Response:
     skip = (await json_body(request)).get("skip_dead", False)
     if not isinstance(skip, bool):
         raise AdminError(400, "invalid_value", "'skip_dead' must be a boolean")
-    requeued = await store.resume(request.app["pool"], tid, row["id"], skip_dead=skip)
-    fresh = await store.get(request.app["pool"], tid, row["id"])
-    return web.json_response({**_webhook_json(fresh), "requeued": requeued})
+    return web.json_response(await resume(request.app["pool"], tid, row["id"], skip))
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
@@ -186,15 +246,10 @@ async def redeliver(request: web.Request) -> web.Response:
             event_id = UUID(str(body["event_id"]))
         except ValueError:
             raise AdminError(400, "invalid_value", "'event_id' must be a UUID") from None
-        if not await store.deliveries(pool, row["id"], status=None, event_id=event_id,
-                                      limit=1):
-            raise AdminError(404, "not_found", f"No delivery of event {event_id} here")
-        count = await store.redeliver(pool, row["id"], event_id=event_id)
+        count = await redeliver_event(pool, row["tenant_id"], row["id"], event_id)
     elif body.get("from") is not None:
         since, until = _when(body, "from", None), _when(body, "to", datetime.now(UTC))
-        if until < since:
-            raise AdminError(400, "invalid_value", "'to' must not be before 'from'")
-        count = await store.redeliver(pool, row["id"], since=since, until=until)
+        count = await redeliver_range(pool, row["tenant_id"], row["id"], since, until)
     else:
         raise AdminError(400, "invalid_value", "give 'event_id', or 'from' (and 'to')")
     return web.json_response({"redelivered": count}, status=202)
@@ -209,17 +264,14 @@ def _limit(request: web.Request) -> int:
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
-    _, row = await _webhook(request)
-    status = request.query.get("status")
-    if status is not None and status not in DELIVERY_STATUSES:
-        raise AdminError(400, "invalid_value", f"'status' is one of {DELIVERY_STATUSES}")
+    tid, row = await _webhook(request)
     try:
         event_id = UUID(request.query["event_id"]) if "event_id" in request.query else None
     except ValueError:
         raise AdminError(400, "invalid_value", "'event_id' must be a UUID") from None
-    rows = await store.deliveries(request.app["pool"], row["id"], status=status,
-                                  event_id=event_id, limit=_limit(request))
-    return web.json_response({"deliveries": [_delivery_json(d) for d in rows]})
+    return web.json_response({"deliveries": await delivery_log(
+        request.app["pool"], tid, row["id"], status=request.query.get("status"),
+        event_id=event_id, limit=_limit(request))})
 
 
 async def list_attempts(request: web.Request) -> web.Response:

@@ -8,11 +8,13 @@ in-memory endpoint_cache.py deciding relevance), the delivery worker that sends 
 from __future__ import annotations
 
 from dsync.pipeline.event_service import run_event_service
+from dsync.sampling import sample_periodically
 from dsync.service_runtime import ServiceRuntime
 from dsync_services.fanout.cleanup import cleanup_loop
 from dsync_services.fanout.delivery_worker import DeliveryWorker
 from dsync_services.fanout.endpoint_cache import EndpointCache
 from dsync_services.fanout.enqueue import Enqueuer
+from dsync_services.fanout.gauges import DeliveryGauges
 from dsync_services.fanout.metrics import FanoutMetrics
 from dsync_services.fanout.sender import Sender
 from dsync_services.fanout.settings import WebhookSettings
@@ -33,4 +35,9 @@ async def main() -> None:
     async def retain(rt: ServiceRuntime) -> None:
         await cleanup_loop(rt.pool, settings, metrics, rt.stop)
 
-    await run_event_service("fanout", metrics.registry, effects, (deliver, retain))
+    async def sample(rt: ServiceRuntime) -> None:
+        gauges = DeliveryGauges(rt.pool, metrics.registry)
+        await sample_periodically(rt.stop, rt.service.metrics_sample_s, gauges.sample,
+                                  "webhook deliveries")
+
+    await run_event_service("fanout", metrics.registry, effects, (deliver, retain, sample))

@@ -4,12 +4,18 @@ Retry re-runs a `failed`, retryable operation through the same ordered pipeline:
 write's stored command is published again on `dsync.commands` (the directory applies it
 once: its operation is not terminal), and an asynchronous side effect is handed back to
 the service that owns its kind via `NOTIFY dsync_retry, '<kind>:<op_id>'`.
+`find_operations`, `find_operation` and `retry` are what the JSON handlers and the console
+both call.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from aiohttp import web
 
 from dsync.admin_http import AdminError, iso, path_uuid
@@ -22,6 +28,65 @@ _COLUMNS = ("id, kind, method, path, resource_type, resource_id, status, reason_
             "retryable, attempts, detail, received_at, completed_at")
 
 
+@dataclass(frozen=True)
+class OperationFilter:
+    """Which operations of a tenant to list; every field None means "any"."""
+
+    status: str | None = None
+    reason_code: str | None = None
+    kind: str | None = None
+    resource_type: str | None = None
+    resource_id: UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+    def where(self, tenant_id: UUID) -> tuple[str, list[object]]:
+        """The SQL condition and its parameters ($1 is the tenant)."""
+        where, params = ["tenant_id = $1"], list[object]([tenant_id])
+        for column, value, op in (("status", self.status, "="),
+                                  ("reason_code", self.reason_code, "="),
+                                  ("kind", self.kind, "="),
+                                  ("resource_type", self.resource_type, "="),
+                                  ("resource_id", self.resource_id, "="),
+                                  ("received_at", self.since, ">="),
+                                  ("received_at", self.until, "<")):
+            if value is not None:
+                params.append(value)
+                where.append(f"{column} {op} ${len(params)}")
+        return " AND ".join(where), params
+
+
+def parse_filter(q: Any) -> OperationFilter:
+    """An OperationFilter from query parameters (`status`, `reason_code`, `kind`,
+    `resource_type`, `resource_id`, `since`, `until` ISO times (UTC without an offset),
+    `limit` 1–1000); empty values mean "any". AdminError 400 for a bad value."""
+    def text(name: str) -> str | None:
+        value = q.get(name)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    status = text("status")
+    if status is not None and status not in STATUSES:
+        raise AdminError(400, "invalid_value", f"status must be one of {', '.join(STATUSES)}")
+    try:
+        rid = UUID(r) if (r := text("resource_id")) else None
+    except ValueError:
+        raise AdminError(400, "invalid_value", "resource_id must be a UUID") from None
+    times: dict[str, datetime | None] = {}
+    for name in ("since", "until"):
+        try:
+            parsed = datetime.fromisoformat(t) if (t := text(name)) else None
+        except ValueError:
+            raise AdminError(400, "invalid_value", f"{name} must be an ISO 8601 time") from None
+        times[name] = parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
+    try:
+        limit = max(1, min(1000, int(text("limit") or "100")))
+    except ValueError:
+        raise AdminError(400, "invalid_value", "limit must be an integer") from None
+    return OperationFilter(status, text("reason_code"), text("kind"), text("resource_type"),
+                           rid, times["since"], times["until"], limit)
+
+
 def operation_json(row: Any) -> dict[str, Any]:
     return {"id": str(row["id"]), "kind": row["kind"], "method": row["method"],
             "path": row["path"], "resource_type": row["resource_type"],
@@ -32,55 +97,46 @@ def operation_json(row: Any) -> dict[str, Any]:
             "completed_at": iso(row["completed_at"])}
 
 
-async def list_operations(request: web.Request) -> web.Response:
-    tid = path_uuid(request, "tid", "Tenant")
-    q = request.query
-    where, params = ["tenant_id = $1"], list[object]([tid])
-    if (status := q.get("status")) is not None:
-        if status not in STATUSES:
-            raise AdminError(400, "invalid_value", f"status must be one of {', '.join(STATUSES)}")
-        params.append(status)
-        where.append(f"status = ${len(params)}")
-    for name, column in (("reason_code", "reason_code"), ("kind", "kind")):
-        if (value := q.get(name)) is not None:
-            params.append(value)
-            where.append(f"{column} = ${len(params)}")
-    if (rid := q.get("resource_id")) is not None:
-        try:
-            params.append(UUID(rid))
-        except ValueError:
-            raise AdminError(400, "invalid_value", "resource_id must be a UUID") from None
-        where.append(f"resource_id = ${len(params)}")
-    try:
-        limit = max(1, min(1000, int(q.get("limit", "100"))))
-    except ValueError:
-        raise AdminError(400, "invalid_value", "limit must be an integer") from None
-    params.append(limit)
-    rows = await request.app["pool"].fetch(
-        f"SELECT {_COLUMNS} FROM operations WHERE {' AND '.join(where)}"  # noqa: S608
+async def find_operations(pool: asyncpg.Pool, tenant_id: UUID,
+                          filt: OperationFilter) -> list[dict[str, Any]]:
+    """A tenant's operations matching `filt`, newest first."""
+    where, params = filt.where(tenant_id)
+    params.append(filt.limit)
+    rows = await pool.fetch(
+        f"SELECT {_COLUMNS} FROM operations WHERE {where}"  # noqa: S608
         f" ORDER BY received_at DESC, id LIMIT ${len(params)}", *params)
-    return web.json_response({"operations": [operation_json(r) for r in rows]})
+    return [operation_json(r) for r in rows]
 
 
-async def get_operation(request: web.Request) -> web.Response:
-    tid = path_uuid(request, "tid", "Tenant")
-    op_id = path_uuid(request, "op_id", "Operation")
-    row = await request.app["pool"].fetchrow(
-        f"SELECT {_COLUMNS} FROM operations WHERE tenant_id = $1 AND id = $2",  # noqa: S608
-        tid, op_id)
+async def find_operation(pool: asyncpg.Pool, tenant_id: UUID,
+                         op_id: UUID) -> tuple[dict[str, Any], Any]:
+    """(operation JSON, its stored command as parsed JSON or None); AdminError 404."""
+    row = await pool.fetchrow(
+        f"SELECT {_COLUMNS}, command FROM operations"  # noqa: S608
+        " WHERE tenant_id = $1 AND id = $2", tenant_id, op_id)
     if row is None:
         raise AdminError(404, "not_found", f"Operation {op_id} not found")
-    return web.json_response(operation_json(row))
+    return operation_json(row), row["command"]
 
 
-async def retry_operation(request: web.Request) -> web.Response:
-    tid = path_uuid(request, "tid", "Tenant")
-    op_id = path_uuid(request, "op_id", "Operation")
-    pool = request.app["pool"]
+async def per_minute(pool: asyncpg.Pool, tenant_id: UUID,
+                     since: datetime) -> list[tuple[datetime, str, int]]:
+    """(minute, status, count) of a tenant's operations received since `since`."""
+    rows = await pool.fetch(
+        "SELECT date_trunc('minute', received_at) AS minute, status, count(*) AS n"
+        " FROM operations WHERE tenant_id = $1 AND received_at >= $2"
+        " GROUP BY 1, 2 ORDER BY 1", tenant_id, since)
+    return [(r["minute"], r["status"], r["n"]) for r in rows]
+
+
+async def retry(app: Mapping[Any, Any], tenant_id: UUID, op_id: UUID) -> dict[str, Any]:
+    """Queue a failed, retryable operation again; `{"id", "status": "accepted", "kind"}`.
+    AdminError 404 unknown, 409 not retryable."""
+    pool = app["pool"]
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT kind, status, retryable, command::text AS command FROM operations"
-            " WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tid, op_id)
+            " WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, op_id)
         if row is None:
             raise AdminError(404, "not_found", f"Operation {op_id} not found")
         if not retryable_by_operator(row["status"], row["retryable"]):
@@ -93,15 +149,32 @@ async def retry_operation(request: web.Request) -> web.Response:
             await conn.execute("SELECT pg_notify($1, $2)", channels.RETRY,
                                f"{row['kind']}:{op_id}")
     if row["kind"] == "scim_write":
-        settings = request.app["settings"]
-        await request.app["producer"].send_and_wait(
-            settings.kafka.commands_topic, row["command"].encode(), key=str(tid).encode())
-    return web.json_response({"id": str(op_id), "status": "accepted",
-                              "kind": row["kind"]}, status=202)
+        settings = app["settings"]
+        await app["producer"].send_and_wait(
+            settings.kafka.commands_topic, row["command"].encode(), key=str(tenant_id).encode())
+    return {"id": str(op_id), "status": "accepted", "kind": row["kind"]}
+
+
+async def list_operations(request: web.Request) -> web.Response:
+    tid = path_uuid(request, "tid", "Tenant")
+    ops = await find_operations(request.app["pool"], tid, parse_filter(request.query))
+    return web.json_response({"operations": ops})
+
+
+async def get_operation(request: web.Request) -> web.Response:
+    tid = path_uuid(request, "tid", "Tenant")
+    op, _ = await find_operation(request.app["pool"], tid,
+                                 path_uuid(request, "op_id", "Operation"))
+    return web.json_response(op)
+
+
+async def retry_operation(request: web.Request) -> web.Response:
+    tid = path_uuid(request, "tid", "Tenant")
+    answer = await retry(request.app, tid, path_uuid(request, "op_id", "Operation"))
+    return web.json_response(answer, status=202)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/admin/v1/tenants/{tid}/operations", list_operations)
     app.router.add_get("/admin/v1/tenants/{tid}/operations/{op_id}", get_operation)
     app.router.add_post("/admin/v1/tenants/{tid}/operations/{op_id}/retry", retry_operation)
-

@@ -3,11 +3,17 @@
 Thin HTTP over `dsync.tenants.lifecycle`: parse, call, render; lifecycle errors become
 answers in the admin middleware through `as_admin_error`. A token is shown once, in
 the answer that creates it; only its hash is stored, and listings show token ids only.
+The plain functions below the handlers' helpers (`tenants`, `tenant`,
+`create_tenant_record`, `add_token`, `revoke_scim_token`, `set_tenant_status`,
+`token_rows`) are what the console calls: the same lifecycle, as JSON-ready dicts.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from uuid import UUID
 
+import asyncpg
 from aiohttp import web
 
 from dsync.admin_http import AdminError, iso, json_body, path_uuid
@@ -38,6 +44,78 @@ def tenant_json(t: Tenant) -> dict[str, object]:
 def token_json(t: TokenInfo) -> dict[str, object]:
     return {"id": str(t.id), "created_at": iso(t.created_at), "revoked_at": iso(t.revoked_at),
             "active": t.revoked_at is None}
+
+
+async def tenants(pool: asyncpg.Pool, search: str = "", limit: int | None = None
+                  ) -> list[dict[str, object]]:
+    """Tenants oldest first; `search` keeps those whose name contains it (any case) or
+    whose id starts with it."""
+    rows = await pool.fetch(
+        "SELECT id, name, status, created_at, status_changed_at FROM tenants"
+        " WHERE $1 = '' OR name ILIKE '%' ||"
+        " replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
+        " OR id::text LIKE lower($1) || '%' ORDER BY created_at, id LIMIT $2",
+        search, limit)
+    return [{"id": str(r["id"]), "name": r["name"], "status": r["status"],
+             "created_at": iso(r["created_at"]),
+             "status_changed_at": iso(r["status_changed_at"])} for r in rows]
+
+
+async def tenant(pool: asyncpg.Pool, tenant_id: UUID) -> dict[str, object]:
+    """The tenant's JSON; AdminError 404 when there is none."""
+    try:
+        return tenant_json(await lifecycle.get_tenant(pool, tenant_id))
+    except TenantError as exc:
+        raise as_admin_error(exc) from None
+
+
+async def create_tenant_record(pool: asyncpg.Pool, name: object) -> dict[str, Any]:
+    """A tenant and its first token: the tenant's JSON plus `scim_token` (shown only
+    here) and `scim_token_id`. AdminError 400 on a bad name."""
+    try:
+        created, token_id, token = await lifecycle.create_tenant(pool, name)
+    except TenantError as exc:
+        raise as_admin_error(exc) from None
+    return {**tenant_json(created), "scim_token": token, "scim_token_id": str(token_id)}
+
+
+async def add_token(pool: asyncpg.Pool, tenant_id: UUID) -> dict[str, str]:
+    """A further SCIM token: `{"id", "scim_token"}` (the token shown only here)."""
+    try:
+        token_id, token = await lifecycle.create_token(pool, tenant_id)
+    except TenantError as exc:
+        raise as_admin_error(exc) from None
+    return {"id": str(token_id), "scim_token": token}
+
+
+async def revoke_scim_token(app: Mapping[Any, Any], tenant_id: UUID, token_id: UUID) -> None:
+    """Revoke a token (idempotent); this gateway forgets it before returning, the others
+    at the NOTIFY. AdminError 404 for an unknown tenant or token."""
+    try:
+        await lifecycle.revoke_token(app["pool"], tenant_id, token_id)
+    except TenantError as exc:
+        raise as_admin_error(exc) from None
+    app["auth"].forget_token(token_id)
+
+
+async def set_tenant_status(app: Mapping[Any, Any], tenant_id: UUID,
+                            status: str) -> dict[str, object]:
+    """Disable or enable a tenant (SCIM answers 403 while disabled; data kept); this
+    gateway forgets its cached tokens before returning, the others at the NOTIFY."""
+    try:
+        changed = await lifecycle.set_status(app["pool"], tenant_id, status)
+    except TenantError as exc:
+        raise as_admin_error(exc) from None
+    app["auth"].forget_tenant(tenant_id)
+    return tenant_json(changed)
+
+
+async def token_rows(pool: asyncpg.Pool, tenant_id: UUID) -> list[asyncpg.Record]:
+    """A tenant's tokens (never their values), newest first, with their last use if any."""
+    return await pool.fetch(
+        "SELECT t.id, t.created_at, t.revoked_at, u.last_used_at, u.last_status"
+        " FROM scim_tokens t LEFT JOIN scim_token_usage u ON u.token_id = t.id"
+        " WHERE t.tenant_id = $1 ORDER BY t.created_at DESC, t.id", tenant_id)
 
 
 def _tid(request: web.Request) -> UUID:
@@ -88,9 +166,7 @@ async def patch_tenant(request: web.Request) -> web.Response:
     if unknown or "status" not in body:
         raise AdminError(400, "invalid_value", "The body must be {\"status\": \"active\" |"
                          f" \"disabled\"}}{'; unknown: ' + ', '.join(unknown) if unknown else ''}")
-    tenant = await lifecycle.set_status(request.app["pool"], tid, body["status"])
-    request.app["auth"].forget_tenant(tid)
-    return web.json_response(tenant_json(tenant))
+    return web.json_response(await set_tenant_status(request.app, tid, body["status"]))
 
 
 async def delete_tenant(request: web.Request) -> web.Response:
@@ -111,9 +187,7 @@ async def create_token(request: web.Request) -> web.Response:
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    tid, token_id = _tid(request), path_uuid(request, "token_id", "Token")
-    await lifecycle.revoke_token(request.app["pool"], tid, token_id)
-    request.app["auth"].forget_token(token_id)
+    await revoke_scim_token(request.app, _tid(request), path_uuid(request, "token_id", "Token"))
     return web.Response(status=204)
 
 

@@ -7,13 +7,16 @@ from aiohttp import web
 
 from dsync.db.migrate import migrate_dsn
 from dsync.db.pool import create_pool
+from dsync.health import add_probe_routes
 from dsync.kafka.clients import build_producer
 from dsync.kafka.topics import ensure_topics
 from dsync.process import metrics_handler
+from dsync.tracing import setup_tracing
 from dsync_services.fanout import api as fanout_api
 from dsync_services.gateway import (
     admin_operations,
     admin_tenants,
+    console,
     openapi,
     request_ids,
     scim_bulk,
@@ -23,7 +26,7 @@ from dsync_services.gateway import (
     scim_users,
 )
 from dsync_services.gateway.command_bus import CommandBus
-from dsync_services.gateway.health import healthz
+from dsync_services.gateway.health import healthz, ready_checks
 from dsync_services.gateway.metrics import GatewayMetrics
 from dsync_services.gateway.middlewares import SCIM_PREFIX, auth_middleware, metrics_middleware
 from dsync_services.gateway.outcomes import OutcomeWaiter
@@ -31,6 +34,7 @@ from dsync_services.gateway.request_ids import request_id_middleware
 from dsync_services.gateway.scim_http import scim_errors_middleware
 from dsync_services.gateway.settings import GatewaySettings
 from dsync_services.gateway.tenant_auth import TenantAuthenticator
+from dsync_services.gateway.token_usage import TokenUsage
 from dsync_services.roles import api as roles_api
 from dsync_services.sessions import api as sessions_api
 
@@ -48,10 +52,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                                settings.extra.token_cache_ttl_s)
     await auth.start()
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
+    app["token_usage"] = TokenUsage(pool)
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s,
-                            settings.kafka.kafka_max_message_bytes)
+                            max_message_bytes=settings.kafka.kafka_max_message_bytes,
+                            outcome_seconds=app["metrics"].write_outcome,
+                            tracing=app["tracing"])
     yield
+    await app["token_usage"].stop()
+    app["tracing"].shutdown()
     await auth.stop()
     await waiter.stop()
     await producer.stop()
@@ -66,8 +75,10 @@ def create_app(settings: GatewaySettings) -> web.Application:
     request_ids.setup(app)
     metrics = GatewayMetrics()
     app["metrics"] = metrics
+    app["tracing"] = setup_tracing("gateway")
     app.cleanup_ctx.append(_resources)
     app.router.add_get("/healthz", healthz)
+    add_probe_routes(app, lambda: ready_checks(app))
     app.router.add_get("/metrics", metrics_handler(metrics.registry))
     admin_tenants.add_routes(app)
     admin_operations.add_routes(app)
@@ -80,4 +91,5 @@ def create_app(settings: GatewaySettings) -> web.Application:
     roles_api.setup(app)
     sessions_api.setup(app)
     fanout_api.setup(app)
+    console.setup(app)
     return app

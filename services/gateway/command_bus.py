@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from prometheus_client import Histogram
 
 from dsync.ledger import writes
 from dsync.messages.answers import WriteAnswer
@@ -31,6 +33,7 @@ from dsync.messages.commands import Command, encode_command
 from dsync.pipeline import channels
 from dsync.pipeline.idle import Waker
 from dsync.scim.errors import TooLarge
+from dsync.tracing import Tracing
 from dsync_services.gateway.outcomes import OutcomeWaiter
 
 log = logging.getLogger(__name__)
@@ -52,8 +55,13 @@ class BrokerUnavailable(Exception):  # noqa: N818
 class CommandBus:
     def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, waiter: OutcomeWaiter,
                  topic: str, timeout_s: float, idle_after_s: float,
-                 max_message_bytes: int = 1024 * 1024) -> None:
+                 max_message_bytes: int = 1024 * 1024,
+                 outcome_seconds: Histogram | None = None,
+                 tracing: Tracing | None = None) -> None:
         self.pool = pool
+        self.tracing = tracing or Tracing()
+        self.outcome_seconds = outcome_seconds
+        """`dsync_gateway_write_outcome_seconds{outcome}`: publish to outcome (or give-up)."""
         self.producer = producer
         self.waiter = waiter
         self.topic = topic
@@ -80,6 +88,7 @@ class CommandBus:
                            f"{self.max_message_bytes - RECORD_OVERHEAD} fit in one command. "
                            "Send large member lists in several PATCH requests.")
         done = self.waiter.register(command.command_id)
+        started, outcome = time.perf_counter(), "answered"
         try:
             try:
                 if self.waker.due():
@@ -89,25 +98,33 @@ class CommandBus:
             except KafkaError as exc:
                 log.warning("could not publish command: %s", type(exc).__name__,
                             extra={"operation_id": command.command_id})
+                outcome = "broker_unavailable"
                 await self._record(command, payload, method, path, resource_type,
                                    failed=True)
                 raise BrokerUnavailable(command.command_id) from exc
             try:
                 carried = await asyncio.wait_for(asyncio.shield(done), self.timeout_s)
             except TimeoutError:
+                outcome = "timeout"
                 await self._record(command, payload, method, path, resource_type,
                                    failed=False)
                 raise OutcomeTimeout(command.command_id) from None
         finally:
             self.waiter.forget(command.command_id)
+            if self.outcome_seconds is not None:
+                self.outcome_seconds.labels(outcome).observe(time.perf_counter() - started)
         if carried is None:
             carried = await self.pool.fetchval(
                 "SELECT response FROM operations WHERE id = $1", command.command_id)
         return WriteAnswer.model_validate(carried)
 
     async def _send(self, command: Command, payload: bytes) -> None:
-        await self.producer.send_and_wait(self.topic, payload,
-                                          key=str(command.tenant_id).encode())
+        with self.tracing.span("dsync.command publish", kind="PRODUCER",
+                               attributes={"messaging.destination.name": self.topic,
+                                           "dsync.operation_id": str(command.command_id)}):
+            await self.producer.send_and_wait(self.topic, payload,
+                                              key=str(command.tenant_id).encode(),
+                                              headers=self.tracing.headers() or None)
 
     async def _record(self, command: Command, payload: bytes, method: str, path: str,
                       resource_type: str, *, failed: bool) -> None:

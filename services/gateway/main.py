@@ -1,10 +1,17 @@
-"""The gateway process: serve `create_app` until SIGTERM/SIGINT."""
+"""The gateway process: serve `create_app` until SIGTERM/SIGINT, then drain.
+
+Drain: /readyz turns 503 at once (load balancers stop routing here), requests are still
+served for `DSYNC_SHUTDOWN_DELAY_S`, then the listener closes and in-flight requests get up
+to `DSYNC_SHUTDOWN_TIMEOUT_S` to finish before the resources close.
+"""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
 
+from dsync.health import LIFECYCLE
 from dsync.logs import setup_logging
 from dsync.process import stop_event_on_signals
 from dsync_services.gateway.app import create_app
@@ -23,10 +30,18 @@ async def main() -> None:
     if not settings.http.admin_token:
         log.warning("DSYNC_ADMIN_TOKEN is empty: the admin API refuses every call")
     stop = stop_event_on_signals()
-    runner = web.AppRunner(create_app(settings), access_log=None,
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None,
+                           shutdown_timeout=settings.extra.shutdown_timeout_s,
                            max_line_size=MAX_REQUEST_LINE_BYTES)
     await runner.setup()
     await web.TCPSite(runner, settings.http.http_host, settings.http.http_port).start()
     log.info("gateway listening on %s", settings.base_url)
     await stop.wait()
+    app[LIFECYCLE].draining = True
+    log.info("draining: not ready; closing the listener in %.1fs, then waiting up to %.1fs"
+             " for in-flight requests", settings.extra.shutdown_delay_s,
+             settings.extra.shutdown_timeout_s)
+    await asyncio.sleep(settings.extra.shutdown_delay_s)
     await runner.cleanup()
+    log.info("gateway stopped")

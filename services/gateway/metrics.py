@@ -18,5 +18,10 @@ class GatewayMetrics:
                                  ["route", "method"], registry=r,
                                  buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1,
                                           2.5, 5, 10))
+        self.write_outcome = Histogram(
+            "dsync_gateway_write_outcome_seconds",
+            "SCIM write: command published to the directory's outcome (answered), or to"
+            " giving up (timeout, broker_unavailable)", ["outcome"], registry=r,
+            buckets=(.0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
         self.auth_failures = Counter("dsync_gateway_auth_failures_total",
                                      "Rejected credentials", ["api"], registry=r)

@@ -52,7 +52,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             return error_response(403, "This tenant is disabled; its directory is kept but"
                                   " not served. An operator can enable it again.")
         request["tenant"] = identity
-        return await handler(request)
+        status = 500
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        else:
+            status = response.status
+        finally:
+            request.app["token_usage"].note(identity.tenant_id, identity.token_id,
+                                            request.method, path, status)
+        return response
     if path.startswith(("/admin/", "/auth/")):
         try:
             if path.startswith("/admin/"):

@@ -24,6 +24,11 @@ class GatewayExtra(_Frozen):
         if value.upper() not in LEVELS:
             raise ValueError(f"DSYNC_LOG_LEVEL must be one of {', '.join(LEVELS)}")
         return value.upper()
+    shutdown_delay_s: float = Field(0.0, ge=0, le=300)
+    """On SIGTERM, /readyz answers 503 this long while requests are still served, so load
+    balancers stop sending new ones (Kubernetes: a few seconds)."""
+    shutdown_timeout_s: float = Field(15.0, ge=0, le=600)
+    """Then the listener closes and in-flight requests get this long to finish."""
 
 
 class GatewaySettings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -42,30 +43,42 @@ def _roles(body: dict[str, Any]) -> list[str]:
     return list(normalise_roles(roles))
 
 
-async def _tenant(conn: DbConnection | asyncpg.Pool, request: web.Request) -> UUID:
-    tenant_id = path_uuid(request, "tid", "Tenant")
+async def _tenant_exists(conn: DbConnection | asyncpg.Pool, tenant_id: UUID) -> UUID:
     if not await conn.fetchval("SELECT true FROM tenants WHERE id = $1", tenant_id):
         raise AdminError(404, "not_found", f"Tenant {tenant_id} not found")
     return tenant_id
 
 
-async def _queue_recomputation(conn: DbConnection, request: web.Request, op_id: UUID,
+async def _tenant(conn: DbConnection | asyncpg.Pool, request: web.Request) -> UUID:
+    return await _tenant_exists(conn, path_uuid(request, "tid", "Tenant"))
+
+
+async def _queue_recomputation(conn: DbConnection, method: str, path: str, op_id: UUID,
                                tenant_id: UUID, group_id: UUID, roles: list[str] | None) -> None:
     await writes.queue_role_recomputation(
-        conn, op_id=op_id, tenant_id=tenant_id, method=request.method, path=request.path,
+        conn, op_id=op_id, tenant_id=tenant_id, method=method, path=path,
         group_id=group_id, command_json=json.dumps({"group_id": str(group_id), "roles": roles}))
     await conn.execute("SELECT pg_notify($1, 'role_recomputation')", channels.ACCESS_WORK)
 
 
-async def _change_mapping(request: web.Request, roles: list[str] | None) -> tuple[UUID, str]:
-    """Store (roles) or delete (None) a mapping and wait for its recomputation."""
-    group_id = path_uuid(request, "group_id", "Group")
+def parse_roles(value: object) -> list[str]:
+    """Normalised roles from a request's `roles`; AdminError 400 when not a list of at most
+    100 non-empty strings (≤ 200 chars)."""
+    return _roles({"roles": value})
+
+
+async def change_mapping(app: Mapping[Any, Any], tenant_id: UUID, group_id: UUID,
+                         roles: list[str] | None, method: str, path: str) -> tuple[UUID, str]:
+    """Store (roles) or delete (None) a group's mapping and wait (at most
+    `DSYNC_MAPPING_WAIT_S`) for its recomputation: (operation id, "applied" | "pending").
+    AdminError 404 for an unknown tenant or group, or deleting a mapping that is not there.
+    What the admin API's PUT/DELETE and the console both call."""
     op_id = uuid4()
-    waiter = request.app["bus"].waiter
+    waiter = app["bus"].waiter
     done = waiter.register(op_id)
     try:
-        async with request.app["pool"].acquire() as conn, conn.transaction():
-            tenant_id = await _tenant(conn, request)
+        async with app["pool"].acquire() as conn, conn.transaction():
+            await _tenant_exists(conn, tenant_id)
             if roles is not None:
                 if not await conn.fetchval("SELECT true FROM directory_groups WHERE"
                                            " tenant_id = $1 AND id = $2 FOR SHARE",
@@ -78,9 +91,9 @@ async def _change_mapping(request: web.Request, roles: list[str] | None) -> tupl
             elif not await conn.fetchval("DELETE FROM group_roles WHERE tenant_id = $1 AND"
                                          " group_id = $2 RETURNING true", tenant_id, group_id):
                 raise AdminError(404, "not_found", f"No mapping for group {group_id}")
-            await _queue_recomputation(conn, request, op_id, tenant_id, group_id, roles)
+            await _queue_recomputation(conn, method, path, op_id, tenant_id, group_id, roles)
         try:
-            await asyncio.wait_for(asyncio.shield(done), request.app["role_mapping_settings"]
+            await asyncio.wait_for(asyncio.shield(done), app["role_mapping_settings"]
                                    .mapping_wait_s)
             state = "applied"
         except TimeoutError:
@@ -88,6 +101,20 @@ async def _change_mapping(request: web.Request, roles: list[str] | None) -> tupl
     finally:
         waiter.forget(op_id)
     return op_id, state
+
+
+async def _change_mapping(request: web.Request, roles: list[str] | None) -> tuple[UUID, str]:
+    tenant_id = path_uuid(request, "tid", "Tenant")
+    group_id = path_uuid(request, "group_id", "Group")
+    return await change_mapping(request.app, tenant_id, group_id, roles, request.method,
+                                request.path)
+
+
+async def mapped_roles(pool: asyncpg.Pool, tenant_id: UUID, group_id: UUID) -> list[str]:
+    """The roles mapped to a group (empty when it has no mapping)."""
+    roles = await pool.fetchval("SELECT roles FROM group_roles WHERE tenant_id = $1"
+                                " AND group_id = $2", tenant_id, group_id)
+    return list(roles or ())
 
 
 async def put_group_roles(request: web.Request) -> web.Response:
@@ -135,24 +162,28 @@ SELECT true FROM operations WHERE tenant_id = $1 AND resource_id = $2
 """
 
 
-async def get_access(request: web.Request) -> web.Response:
-    """`active` is the directory's `directory_users.active` (in effect from the SCIM answer on);
-    `roles` and `groups` are the roles service's state; an inactive or deleted user holds
-    no roles. A deleted user answers `active: false`; a never-seen id answers 404."""
-    pool = request.app["pool"]
-    tenant_id = await _tenant(pool, request)
-    user_id = path_uuid(request, "user_id", "User")
+async def user_access(pool: asyncpg.Pool, tenant_id: UUID, user_id: UUID) -> dict[str, Any]:
+    """`{"user_id", "active", "roles", "groups"}` (+ `"deleted": true`): `active` is the
+    directory's `directory_users.active` (in effect from the SCIM answer on); `roles` and
+    `groups` are the roles service's state; an inactive or deleted user holds no roles.
+    AdminError 404 for an unknown tenant or a never-seen user id."""
+    await _tenant_exists(pool, tenant_id)
     row = await pool.fetchrow(_ACCESS_SQL, tenant_id, user_id)
     if row is None:
         if not await pool.fetchval(_EXISTED_SQL, tenant_id, user_id):
             raise AdminError(404, "not_found", f"User {user_id} not found")
-        return web.json_response({"user_id": str(user_id), "active": False, "roles": [],
-                                  "groups": [], "deleted": True})
+        return {"user_id": str(user_id), "active": False, "roles": [], "groups": [],
+                "deleted": True}
     active = bool(row["active"])
-    return web.json_response({
-        "user_id": str(user_id), "active": active,
-        "roles": sorted(row["roles"] or ()) if active else [],
-        "groups": sorted(str(g) for g in (row["groups"] or ()))})
+    return {"user_id": str(user_id), "active": active,
+            "roles": sorted(row["roles"] or ()) if active else [],
+            "groups": sorted(str(g) for g in (row["groups"] or ()))}
+
+
+async def get_access(request: web.Request) -> web.Response:
+    tenant_id = path_uuid(request, "tid", "Tenant")
+    user_id = path_uuid(request, "user_id", "User")
+    return web.json_response(await user_access(request.app["pool"], tenant_id, user_id))
 
 
 def setup(app: web.Application) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from aiohttp import web
 from pydantic import Field
 
@@ -21,7 +22,12 @@ from dsync.admin_http import AdminError, json_body, path_uuid, require_admin
 from dsync.settings import _Frozen
 from dsync.tokens import token_hash
 from dsync_services.sessions import repository as sessions_repo
-from dsync_services.sessions.model import introspection_answer, new_session, session_ttl
+from dsync_services.sessions.model import (
+    Revocation,
+    introspection_answer,
+    new_session,
+    session_ttl,
+)
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -87,6 +93,28 @@ def _user_id(body: dict[str, Any]) -> UUID:
         return UUID(raw)
     except ValueError:
         raise AdminError(404, "not_found", f"User {raw} not found") from None
+
+
+async def user_sessions(pool: asyncpg.Pool, tenant_id: UUID, user_id: UUID,
+                        limit: int = 50) -> list[dict[str, Any]]:
+    """A user's sessions, newest first (never their tokens): id, created, expires, revoked
+    and why, and whether introspection would answer active right now (live)."""
+    rows = await pool.fetch(
+        "SELECT id, created_at, expires_at, revoked_at, revoked_reason,"
+        " (revoked_at IS NULL AND expires_at > now()) AS live FROM sessions"
+        " WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT $3",
+        tenant_id, user_id, limit)
+    return [dict(r) for r in rows]
+
+
+async def revoke_user_sessions(pool: asyncpg.Pool, tenant_id: UUID, user_id: UUID,
+                               reason: str = "revoked by an operator") -> int:
+    """Revoke every live session of a user now; introspection answers inactive from the
+    return on. Returns how many were revoked."""
+    async with pool.acquire() as conn, conn.transaction():
+        revoked = await sessions_repo.revoke_many(
+            conn, tenant_id, [Revocation(user_id, reason, all_sessions=True)])
+    return len(revoked.get(user_id, []))
 
 
 def setup(app: web.Application) -> None:

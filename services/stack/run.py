@@ -48,6 +48,7 @@ def _start_embedded(env: dict[str, str]) -> list[object]:
         broker = EmbeddedBroker(port=int(env.get("DSYNC_EMBEDDED_KAFKA_PORT", 0)) or None,
                                 log_path=STATE_DIR / "logs" / "broker.log")
         env["DSYNC_KAFKA_BOOTSTRAP"] = broker.start()
+        env["DSYNC_KAFKA_EMBEDDED_BROKER"] = "true"  # a lost topic is republished
         started.append(broker)
         say(f"broker ready at {env['DSYNC_KAFKA_BOOTSTRAP']}")
     return started
@@ -83,6 +84,8 @@ def main() -> int:
     env.setdefault("DSYNC_WEBHOOK_ALLOW_LOOPBACK", "true")
     started = _start_embedded(env)
     os.environ.update({k: env[k] for k in ("DSYNC_DATABASE_URL", "DSYNC_KAFKA_BOOTSTRAP")})
+    if "DSYNC_KAFKA_EMBEDDED_BROKER" in env:
+        os.environ["DSYNC_KAFKA_EMBEDDED_BROKER"] = env["DSYNC_KAFKA_EMBEDDED_BROKER"]
     say("applying migrations and creating topics ...")
     asyncio.run(migrate_dsn(env["DSYNC_DATABASE_URL"]))
     asyncio.run(ensure_topics(KafkaSettings()))
@@ -100,7 +103,8 @@ def main() -> int:
     healthy = _wait_healthy(f"http://{host}:{port}/healthz", 120, supervisor)
     if healthy:
         say("healthy")
-        print(f"\n  SCIM base URL : http://{host}:{port}/scim/v2\n"
+        print(f"\n  Console       : http://{host}:{port}/console/ (sign in with the admin token)\n"
+              f"  SCIM base URL : http://{host}:{port}/scim/v2\n"
               f"  Admin API     : http://{host}:{port}/admin/v1\n"
               f"  Admin token   : {env['DSYNC_ADMIN_TOKEN']}\n"
               f"  Metrics       : http://{host}:{port}/metrics (gateway), ports "

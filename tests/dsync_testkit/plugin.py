@@ -44,6 +44,8 @@ class Servers:
         if not self.bootstrap:
             self.broker = EmbeddedBroker(log_path=self.tmp / "broker.log")
             self.bootstrap = self.broker.start()
+            # as `make run` does: services and in-test relays republish after a broker reset
+            os.environ["DSYNC_KAFKA_EMBEDDED_BROKER"] = "true"
 
     def stop(self) -> None:
         if self.broker:

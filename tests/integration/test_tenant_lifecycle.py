@@ -8,11 +8,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 
 from dsync.tenants.purge import TENANT_TABLES
+from dsync_services.gateway.console import sessions as console_sessions
+from dsync_services.gateway.console import setup_links
 from dsync_testkit.events import by_tenant, read_topic
 from dsync_testkit.stack import SCIM_GROUP, SCIM_USER, RunningStack, Tenant
 
@@ -134,6 +137,14 @@ async def _populate(stack: RunningStack, tenant: Tenant) -> None:
     status, _, _ = await stack.scim(tenant, "POST", "/Users", {
         "schemas": [SCIM_USER], "userName": "ALICE@example.com"})
     assert status == 409  # a rejected write: a ledger row
+    # the console: a setup link for the tenant's IT admin, opened (a setup session)
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        _, token = await setup_links.create(conn, uuid.UUID(tenant.id), timedelta(hours=1))
+        tid, used = await setup_links.use(conn, token)
+        await console_sessions.open_session(conn, timedelta(hours=1), tid, used)
+    finally:
+        await conn.close()
 
     async def settled() -> bool:
         conn = await asyncpg.connect(stack.database_url)

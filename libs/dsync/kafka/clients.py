@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
+from dsync.kafka.connection import connection_kwargs
 from dsync.settings import KafkaSettings
 
 
 def build_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
     """acks=all; idempotence only when enabled (Tansu rejects aiokafka's InitProducerId)."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection_kwargs(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=settings.kafka_enable_idempotence,
@@ -26,7 +28,7 @@ def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
     """Manual commits, earliest reset (end offsets are unreliable on Tansu), small fetch wait."""
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection_kwargs(settings),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,
@@ -39,3 +41,14 @@ def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         isolation_level="read_uncommitted",
     )
+
+
+def build_admin(settings: KafkaSettings) -> AIOKafkaAdminClient:
+    """An admin client (topic creation, deletion) with the same connection settings."""
+    return AIOKafkaAdminClient(**connection_kwargs(settings))
+
+
+def build_reader(settings: KafkaSettings, *, fetch_max_wait_ms: int = 50) -> AIOKafkaConsumer:
+    """A group-less consumer for tools that assign partitions themselves (DLQ, tail)."""
+    return AIOKafkaConsumer(**connection_kwargs(settings), enable_auto_commit=False,
+                            fetch_max_wait_ms=fetch_max_wait_ms)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
+from dsync.kafka.clients import build_admin
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -27,17 +28,23 @@ def topic_plan(settings: KafkaSettings) -> dict[str, int]:
     }
 
 
-async def ensure_topics(settings: KafkaSettings, replication_factor: int = 1,
-                        attempts: int = 30) -> None:
+def new_topics(settings: KafkaSettings, names: set[str] | None = None) -> list[NewTopic]:
+    """The topics to create (all, or those in `names`), with replication factor and min ISR."""
+    configs = ({"min.insync.replicas": str(settings.kafka_min_insync_replicas)}
+               if settings.kafka_min_insync_replicas else None)
+    return [NewTopic(name, parts, settings.kafka_replication_factor, topic_configs=configs)
+            for name, parts in topic_plan(settings).items() if names is None or name in names]
+
+
+async def ensure_topics(settings: KafkaSettings, attempts: int = 30) -> None:
     """Create missing topics; retries while the broker is still starting. Raises KafkaError."""
     plan = topic_plan(settings)
     for attempt in range(attempts):
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        admin = build_admin(settings)
         try:
             await admin.start()
             existing = set(await admin.list_topics())
-            missing = [NewTopic(name, parts, replication_factor)
-                       for name, parts in plan.items() if name not in existing]
+            missing = new_topics(settings, set(plan) - existing)
             for topic in missing:
                 try:
                     await admin.create_topics([topic])
@@ -45,11 +52,12 @@ async def ensure_topics(settings: KafkaSettings, replication_factor: int = 1,
                              topic.name, topic.num_partitions)
                 except TopicAlreadyExistsError:
                     pass
-            return
         except KafkaError:
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+        else:
+            return
         finally:
             await admin.close()
 
@@ -58,7 +66,7 @@ async def delete_topic(settings: KafkaSettings, name: str) -> None:
     """Delete a topic (the relay starts `dsync.events` over after a broker reset caught
     mid-batch). Not listed first: a topic the broker auto-created may not be listed yet.
     A topic that does not exist is fine; other refusals raise KafkaError."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = build_admin(settings)
     try:
         await admin.start()
         response = await admin.delete_topics([name])

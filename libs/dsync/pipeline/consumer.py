@@ -32,7 +32,8 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from prometheus_client import CollectorRegistry, Gauge
 
 from dsync.kafka.clients import build_consumer
 from dsync.kafka.topics import ensure_topics
@@ -100,6 +101,11 @@ class PipelineConsumer:
         self._past_end: dict[TopicPartition, float] = {}
         self._rewind_checked_at = float("-inf")
         self.consumer = self._new_consumer()
+        self.running = False
+        """True while the consume loop runs (joined, or joining, its group): readiness."""
+        self.lag = 0
+        """Records behind the end of the partitions this instance holds, measured with each
+        heartbeat from the last fetch's high watermark (`dsync_consumer_lag`)."""
         if listener is not None and wake_channel is not None:
             listener.subscribe(wake_channel, lambda _payload: self._wake.set())
 
@@ -133,6 +139,7 @@ class PipelineConsumer:
         self._commit_failures = 0
         self.consumer.subscribe([self.topic], listener=self.assignment)
         await self.consumer.start()
+        self.running = True
         watchdog = asyncio.create_task(self._watch_topic(stop))
         try:
             while not stop.is_set():
@@ -165,6 +172,7 @@ class PipelineConsumer:
                 if self._commit_failures >= 3:
                     raise BrokerReset("offset commits keep failing")
         finally:
+            self.running = False
             watchdog.cancel()
             try:
                 await self.consumer.stop()
@@ -278,6 +286,7 @@ class PipelineConsumer:
             return
         while not stop.is_set():
             parts = sorted(tp.partition for tp in self.assignment.partitions)
+            self.lag = await self._measure_lag()
             try:
                 await self.pool.execute(
                     "INSERT INTO service_heartbeats (service, instance, topic, partitions, "
@@ -288,6 +297,22 @@ class PipelineConsumer:
                 log.warning("heartbeat write failed: %s: %s", type(exc).__name__, exc)
             await sleep_or_stop(stop, HEARTBEAT_EVERY_S)
 
+    async def _measure_lag(self) -> int:
+        """Sum over held partitions of high watermark minus position (0 when unknown)."""
+        if not self.running:
+            return 0
+        behind = 0
+        for tp in list(self.assignment.partitions):
+            end = self.consumer.highwater(tp)
+            if end is None:
+                continue
+            try:
+                position = await asyncio.wait_for(self.consumer.position(tp), 1.0)
+            except (KafkaError, TimeoutError, IllegalStateError):
+                continue
+            behind += max(0, end - position)
+        return behind
+
     async def _clear_heartbeat(self) -> None:
         if self.pool is None:
             return
@@ -295,6 +320,28 @@ class PipelineConsumer:
             await self.pool.execute(
                 "DELETE FROM service_heartbeats WHERE service = $1 AND instance = $2",
                 self.service, self.instance)
+
+
+def consumer_checks(consumer: PipelineConsumer | None) -> dict[str, str]:
+    """Readiness of a consumer service: its consume loop runs. A replica that holds no
+    partition (more replicas than partitions) is still ready: it takes over on a rebalance."""
+    running = consumer is not None and consumer.running
+    return {"consumer": "ok" if running else "not started"}
+
+
+def export_lag(consumer: PipelineConsumer, registry: CollectorRegistry) -> None:
+    """`dsync_consumer_lag{service, group, topic}`: records this instance is behind."""
+    Gauge("dsync_consumer_lag", "Records behind the end of the partitions this instance"
+          " holds (high watermark of the last fetch minus position)",
+          ["service", "group", "topic"], registry=registry).labels(
+        consumer.service, consumer.group_id, consumer.topic).set_function(lambda: consumer.lag)
+
+
+def consumer_details(consumer: PipelineConsumer | None) -> dict[str, object]:
+    """What /healthz shows beside readiness: the partitions this instance holds."""
+    parts = [] if consumer is None else sorted(tp.partition for tp in
+                                               consumer.assignment.partitions)
+    return {"partitions": parts}
 
 
 async def _ensure_topics_retrying(settings: KafkaSettings, stop: asyncio.Event) -> None:

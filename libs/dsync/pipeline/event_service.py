@@ -8,7 +8,12 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import CollectorRegistry, Counter
 
 from dsync.pipeline import channels
-from dsync.pipeline.consumer import PipelineConsumer
+from dsync.pipeline.consumer import (
+    PipelineConsumer,
+    consumer_checks,
+    consumer_details,
+    export_lag,
+)
 from dsync.pipeline.event_effects import EventEffects, TrackedEvents
 from dsync.service_runtime import ServiceRuntime, service_runtime
 
@@ -24,8 +29,8 @@ async def run_event_service(name: str, registry: CollectorRegistry,
                       "Events of dsync.events this service ignored without any I/O",
                       registry=registry)
     consumer: PipelineConsumer | None = None
-    async with service_runtime(name, registry,
-                               lambda: consumer is not None and consumer.assigned) as rt:
+    async with service_runtime(name, registry, lambda: consumer_checks(consumer),
+                               lambda: consumer_details(consumer)) as rt:
         handler = TrackedEvents(pool=rt.pool, name=name, effects=make_effects(rt),
                                 producer=rt.producer, dlq_topic=rt.kafka.events_dlq_topic,
                                 on_skipped=skipped.inc)
@@ -35,4 +40,5 @@ async def run_event_service(name: str, registry: CollectorRegistry,
             wake_channel=channels.EVENTS_WAKE,
             fetch_max_wait_ms=rt.kafka.kafka_events_fetch_max_wait_ms, notified=True,
             linger_ms=rt.kafka.kafka_events_linger_ms)
+        export_lag(consumer, registry)
         await asyncio.gather(consumer.run(rt.stop), *(task(rt) for task in extra_tasks))

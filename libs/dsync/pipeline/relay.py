@@ -15,8 +15,11 @@ published again (at-least-once): consumers dedupe by event `id`.
 Broker resets (the embedded broker keeps topics in memory): a partition's offset that
 goes backwards, or a fence record (written at most every `fence_every_s` while events
 flow, and when leadership starts) whose offset went backwards, means the broker lost its
-topics. Every retained event is then published again, in outbox order; consumers that
-follow docs/events.md (apply `last + 1`, wait at a gap) see each event in order.
+topics. With `kafka_embedded_broker` every retained event is then published again, in
+outbox order; consumers that follow docs/events.md (apply `last + 1`, wait at a gap) see
+each event in order. On Apache Kafka (the default) a regression is never repaired by the
+relay: it is logged as an error and counted in `dsync_outbox_offset_regressions_total`,
+which an alert rule pages on (deploy/prometheus/).
 Marking a batch published also NOTIFYs `dsync_events_wake` (same statement): event
 consumers fetch only when told there is something to fetch (see `consumer`, `idle`).
 """
@@ -60,16 +63,21 @@ class RelayMetrics:
     published: Counter = field(init=False)
     backlog: Gauge = field(init=False)
     resets: Counter = field(init=False)
+    regressions: Counter = field(init=False)
 
     def __post_init__(self) -> None:
         self.published = Counter("dsync_outbox_events_published_total",
                                  "Events published from the outbox", registry=self.registry)
         self.backlog = Gauge("dsync_outbox_backlog",
-                             "Unpublished outbox events seen at the last relay pass",
+                             "Unpublished outbox events (sampled every DSYNC_METRICS_SAMPLE_S)",
                              registry=self.registry)
         self.resets = Counter("dsync_outbox_broker_resets_total",
                               "Broker resets detected (every retained event republished)",
                               registry=self.registry)
+        self.regressions = Counter(
+            "dsync_outbox_offset_regressions_total",
+            "Offsets of dsync.events or the fence that went backwards on a non-embedded broker"
+            " (logged and alerted, not repaired)", registry=self.registry)
 
 
 class OutboxRelay:
@@ -112,7 +120,7 @@ class OutboxRelay:
             self._fence = await self.pool.fetchval(
                 "SELECT fence_offset FROM relay_state WHERE id = 1")
             if await self._check_fence():
-                await self.republish_all()
+                await self._on_regression("fence offset")
             while not stop.is_set():
                 self._wake.clear()
                 published = await self.publish_pending()
@@ -143,7 +151,6 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish up to BATCH unpublished events in outbox order; mark them published."""
         rows = await self.pool.fetch(_PENDING, BATCH)
-        self.metrics.backlog.set(len(rows))
         if not rows:
             return 0
         futures = [await self.producer.send(self.topic, r["event"].encode(),
@@ -156,11 +163,10 @@ class OutboxRelay:
             went_back |= last is not None and md.offset <= last
             self._offsets[md.partition] = md.offset
         if went_back or await self._fence_due_and_went_back():
-            await self.republish_all()
-            return BATCH
+            if await self._on_regression("partition offset" if went_back else "fence offset"):
+                return BATCH
         await self.pool.execute(_MARK_AND_WAKE, [r["id"] for r in rows])
         self.metrics.published.inc(len(rows))
-        self.metrics.backlog.set(0)
         return len(rows)
 
     async def _fence_due_and_went_back(self) -> bool:
@@ -178,6 +184,18 @@ class OutboxRelay:
             "INSERT INTO relay_state (id, fence_offset) VALUES (1, $1) ON CONFLICT (id)"
             " DO UPDATE SET fence_offset = $1, updated_at = now()", md.offset)
         return reset
+
+    async def _on_regression(self, what: str) -> bool:
+        """An offset went backwards. Embedded broker: republish everything (True). Apache
+        Kafka: log an error, count it, keep going without deleting or republishing (False)."""
+        if self.kafka.kafka_embedded_broker:
+            await self.republish_all()
+            return True
+        self.metrics.regressions.inc()
+        log.error("the %s of %s went backwards on the broker; not republishing (not the"
+                  " embedded broker): check the cluster for lost or recreated topics",
+                  what, self.topic)
+        return False
 
     async def republish_all(self) -> None:
         """Publish every retained event again, in outbox order; consumers dedupe by id.

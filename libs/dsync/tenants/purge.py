@@ -33,8 +33,11 @@ TENANT_TABLES: dict[str, str | None] = {
     # fanout (webhook_attempts go with their deliveries: ON DELETE CASCADE)
     "webhook_deliveries": BY_TENANT,
     "webhooks": BY_TENANT,
-    # the tenant's credentials
+    # the tenant's credentials, and the console's traces of them
     "scim_tokens": BY_TENANT,
+    "scim_token_usage": BY_TENANT,
+    "setup_links": BY_TENANT,
+    "console_sessions": BY_TENANT,  # an IT admin's setup sessions of this tenant
     # the operations ledger: written only by dsync.ledger.writes
     "operations": None,
 }

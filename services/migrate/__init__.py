@@ -1,0 +1,1 @@
+"""`python -m dsync_services.migrate`: apply pending schema migrations, then exit."""
