@@ -7,6 +7,8 @@ from uuid import UUID
 
 from aiohttp import web
 
+from dsync.scim.errors import InvalidValue
+from dsync.scim.text_check import check_json
 from dsync.tokens import bearer, token_matches
 
 
@@ -39,10 +41,14 @@ def path_uuid(request: web.Request, name: str, what: str) -> UUID:
 async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.read() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise AdminError(400, "invalid_json", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise AdminError(400, "invalid_json", "The request body must be a JSON object")
+    try:
+        check_json(body)
+    except InvalidValue as exc:
+        raise AdminError(400, "invalid_value", exc.detail) from None
     return body
 
 

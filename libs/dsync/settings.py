@@ -58,6 +58,11 @@ class KafkaSettings(_Frozen):
     kafka_max_backoff_s: float = Field(5.0, gt=0, le=300)
     """Cap of the retry backoff of a batch that failed transiently."""
     kafka_enable_idempotence: bool = False
+    kafka_max_message_bytes: int = Field(8 * 1024 * 1024, ge=1024 * 1024,
+                                         le=64 * 1024 * 1024)
+    """Largest record a producer sends (its `max_request_size`) and a consumer fetches per
+    partition. A SCIM write whose command is larger is answered 413; on Apache Kafka the
+    topic's `max.message.bytes` must be at least this."""
     kafka_session_timeout_ms: int = Field(6000, ge=1000, le=300_000)
     """How long the group waits for a dead member before moving its partitions (a
     SIGKILLed consumer's partitions are idle this long)."""

@@ -30,8 +30,12 @@ def token_matches(presented: str, expected: str) -> bool:
 
 
 def bearer(header: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header (scheme case-insensitive)."""
-    if not header:
+    """The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+
+    None for a missing or malformed header, and for one with bytes outside printable ASCII:
+    no token we issue has them (aiohttp hands such bytes over as lone surrogates, which no
+    hash function can encode)."""
+    if not header or not header.isascii() or not header.isprintable():
         return None
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()

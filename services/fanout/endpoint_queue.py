@@ -27,6 +27,8 @@ from dsync_services.fanout.standard_webhooks import standard_headers
 
 log = logging.getLogger(__name__)
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+BAD_DATA = (asyncpg.DataError, asyncpg.exceptions._base.DataError)  # noqa: SLF001
+UNRECORDABLE = "(the error text could not be stored)"
 
 
 class EndpointQueue:
@@ -109,11 +111,23 @@ class EndpointQueue:
         step = next_step(result.ok, delivery.round_attempts + 1,
                          max_attempts=s.webhook_max_attempts, base_s=s.webhook_backoff_base_s,
                          cap_s=s.webhook_backoff_cap_s)
-        found = await repo.record_attempt(
-            self.pool, endpoint, delivery, started_at=started_at, outcome=result.outcome,
-            status_code=result.status_code, latency_ms=result.latency_ms, error=result.error,
-            status=step.status, delay_s=step.delay_s, operation_status=step.operation_status,
-            detail=_detail(delivery, result, step.status, s.webhook_max_attempts))
+        async def record(error: str | None, detail: str) -> bool:
+            return await repo.record_attempt(
+                self.pool, endpoint, delivery, started_at=started_at, outcome=result.outcome,
+                status_code=result.status_code, latency_ms=result.latency_ms, error=error,
+                status=step.status, delay_s=step.delay_s,
+                operation_status=step.operation_status, detail=detail)
+
+        detail = _detail(delivery, result, step.status, s.webhook_max_attempts)
+        try:
+            found = await record(result.error, detail)
+        except BAD_DATA as exc:
+            # The attempt's words could not be stored: record it without them, so the
+            # delivery still backs off (and eventually goes dead) instead of being retried
+            # at once, forever, blocking its endpoint.
+            log.warning("attempt of %s recorded without its error text: %s",
+                        delivery.event_id, type(exc).__name__)
+            found = await record(UNRECORDABLE, f"{detail.split(':')[0]}: {UNRECORDABLE}")
         self._observe(result, step.status, delivery)
         if step.pauses_endpoint:
             log.warning("endpoint %s paused: delivery of %s is dead (%s)", endpoint.id,

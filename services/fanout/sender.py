@@ -8,6 +8,7 @@ or now resolves to, a refused address). At most `max_response_bytes` of the answ
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -78,7 +79,8 @@ class Sender:
         started = time.perf_counter()
 
         def result(outcome: str, status: int | None, error: str | None) -> AttemptResult:
-            return AttemptResult(outcome, status, (time.perf_counter() - started) * 1000, error)
+            return AttemptResult(outcome, status, (time.perf_counter() - started) * 1000,
+                                 storable(error))
 
         s = self.settings
         timeout = aiohttp.ClientTimeout(total=s.webhook_timeout_s,
@@ -105,6 +107,17 @@ class Sender:
                 return result("ssrf_refused", None, str(refused))
             return result("connection_error", None,
                           f"{type(exc).__name__}: {exc}"[:300])
+
+
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def storable(text: str | None, limit: int = 300) -> str | None:
+    """`text` (a receiver's words or an exception's) made safe to store and show: NUL, other
+    control characters and lone surrogates become `?`, and at most `limit` characters."""
+    if text is None:
+        return None
+    return _UNSTORABLE.sub("?", text[:limit])
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:

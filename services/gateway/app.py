@@ -70,6 +70,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app["limits"] = LimitsCache(pool, app["limit_settings"])
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s,
+                            max_message_bytes=settings.kafka.kafka_max_message_bytes,
                             outcome_seconds=app["metrics"].write_outcome,
                             tracing=app["tracing"])
     yield

@@ -32,10 +32,13 @@ from dsync.messages.answers import WriteAnswer
 from dsync.messages.commands import Command, encode_command
 from dsync.pipeline import channels
 from dsync.pipeline.idle import Waker
+from dsync.scim.errors import TooLarge
 from dsync.tracing import Tracing
 from dsync_services.gateway.outcomes import OutcomeWaiter
 
 log = logging.getLogger(__name__)
+RECORD_OVERHEAD = 1024
+"""Bytes kept for the record's key, headers and batch framing under `max_request_size`."""
 
 class OutcomeTimeout(Exception):  # noqa: N818
     def __init__(self, op_id: UUID) -> None:
@@ -52,6 +55,7 @@ class BrokerUnavailable(Exception):  # noqa: N818
 class CommandBus:
     def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, waiter: OutcomeWaiter,
                  topic: str, timeout_s: float, idle_after_s: float,
+                 max_message_bytes: int = 1024 * 1024,
                  outcome_seconds: Histogram | None = None,
                  tracing: Tracing | None = None) -> None:
         self.pool = pool
@@ -63,6 +67,7 @@ class CommandBus:
         self.topic = topic
         self.timeout_s = timeout_s
         self.waker = Waker(idle_after_s)
+        self.max_message_bytes = max_message_bytes
 
     async def _wake_consumers(self) -> None:
         try:
@@ -74,9 +79,14 @@ class CommandBus:
                      resource_type: str) -> WriteAnswer:
         """Publish `command` and return the directory's answer.
 
-        Raises OutcomeTimeout (the operation goes on) or BrokerUnavailable (not published).
+        Raises OutcomeTimeout (the operation goes on), BrokerUnavailable (not published) or
+        TooLarge (413: the command does not fit in one Kafka record; nothing published).
         """
         payload = encode_command(command)
+        if len(payload) > self.max_message_bytes - RECORD_OVERHEAD:
+            raise TooLarge(f"The change is {len(payload)} bytes once encoded; at most "
+                           f"{self.max_message_bytes - RECORD_OVERHEAD} fit in one command. "
+                           "Send large member lists in several PATCH requests.")
         done = self.waiter.register(command.command_id)
         started, outcome = time.perf_counter(), "answered"
         try:

@@ -20,6 +20,10 @@ from dsync_services.gateway.app import create_app
 from dsync_services.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
+MAX_REQUEST_LINE_BYTES = 65_536
+"""Longest request line (method + URL) parsed; aiohttp's 8190 would refuse a long
+`attributes=` list with a plain-text 400 before the SCIM limits could answer with a SCIM
+error. Headers keep aiohttp's 8190-byte cap."""
 
 
 async def main() -> None:
@@ -33,7 +37,8 @@ async def main() -> None:
     stop = stop_event_on_signals()
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None,
-                           shutdown_timeout=settings.extra.shutdown_timeout_s)
+                           shutdown_timeout=settings.extra.shutdown_timeout_s,
+                           max_line_size=MAX_REQUEST_LINE_BYTES)
     await runner.setup()
     await web.TCPSite(runner, settings.http.http_host, settings.http.http_port).start()
     log.info("gateway listening on %s", settings.base_url)

@@ -11,7 +11,13 @@ from dsync.admin_http import AdminError, admin_error_response, require_admin
 from dsync.tenants.lifecycle import TenantError
 from dsync.tokens import bearer
 from dsync_services.gateway.admin_tenants import as_admin_error
-from dsync_services.gateway.scim_http import EXTRA_COST, UNAVAILABLE, Handler, error_response
+from dsync_services.gateway.scim_http import (
+    BAD_DATA,
+    EXTRA_COST,
+    UNAVAILABLE,
+    Handler,
+    error_response,
+)
 
 SCIM_PREFIX = "/scim/v2"
 
@@ -25,11 +31,12 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     status = 500
     try:
         response = await handler(request)
-        status = response.status
-        return response
     except web.HTTPException as exc:
         status = exc.status
         raise
+    else:
+        status = response.status
+        return response
     finally:
         metrics.requests.labels(route, request.method, str(status)).inc()
         metrics.latency.labels(route, request.method).observe(time.perf_counter() - start)
@@ -77,6 +84,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             return admin_error_response(exc)
         except TenantError as exc:
             return admin_error_response(as_admin_error(exc))
+        except BAD_DATA:
+            return admin_error_response(AdminError(
+                400, "invalid_value", "A value in the request cannot be stored"))
         except UNAVAILABLE:
             response = admin_error_response(AdminError(
                 503, "unavailable", "The database is temporarily unavailable; retry later"))

@@ -23,7 +23,9 @@ from dsync.messages import commands as c
 from dsync.messages.answers import WriteAnswer
 from dsync.scim import resource_logic as logic
 from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, NotFound, ScimError, TooLarge
+from dsync.scim.limits import check_strings
 from dsync.scim.schema import BULK_RESPONSE_SCHEMA
+from dsync.scim.text_check import check_json
 from dsync.store.reads import get_group, get_user
 from dsync_services.gateway import bulk_refs, quotas
 from dsync_services.gateway.bulk_refs import BulkPlan, Operation
@@ -54,9 +56,12 @@ async def read_limited(request: web.Request, max_bytes: int) -> Any:
             raise too_large
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
+        body = json.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidSyntax("The request body is not valid JSON") from None
+    check_json(body)  # NUL, lone surrogates, Infinity: 400 for the whole request
+    check_strings(body, limits(request.app))
+    return body
 
 
 class BulkRun:

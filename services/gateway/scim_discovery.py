@@ -26,7 +26,6 @@ from dsync.scim.schema import (
 )
 from dsync_services.gateway.scim_http import scim_response
 from dsync_services.gateway.scim_limits import ScimLimits, limits
-from dsync_services.gateway.scim_params import MAX_COUNT
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -89,7 +88,7 @@ def service_provider_config_doc(base_url: str, scim_limits: ScimLimits) -> dict[
         "patch": {"supported": True},
         "bulk": {"supported": True, "maxOperations": scim_limits.bulk_max_operations,
                  "maxPayloadSize": scim_limits.bulk_max_payload_bytes},
-        "filter": {"supported": True, "maxResults": MAX_COUNT},
+        "filter": {"supported": True, "maxResults": scim_limits.max_count},
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},

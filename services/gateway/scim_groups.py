@@ -15,7 +15,13 @@ from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.store.reads import get_group, group_members
 from dsync_services.gateway import quotas, scim_params
-from dsync_services.gateway.scim_http import SCIM_MEDIA_TYPE, read_json, scim_response
+from dsync_services.gateway.scim_http import (
+    SCIM_MEDIA_TYPE,
+    not_modified,
+    read_json,
+    scim_response,
+)
+from dsync_services.gateway.scim_limits import limits
 from dsync_services.gateway.scim_queries import wants
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
 
@@ -55,7 +61,7 @@ async def delete_group(request: web.Request) -> web.Response:
 
 async def get_group_handler(request: web.Request) -> web.StreamResponse:
     gid = resource_id(request)
-    params = scim_params.parse(request.query)
+    params = scim_params.parse(request.query, limits(request.app))
     tenant_id = request["tenant"].tenant_id
     pool = request.app["pool"]
     async with tenant_scope(pool, tenant_id) as conn:
@@ -64,6 +70,8 @@ async def get_group_handler(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"Group {gid} not found")
     resource = with_location(resource, request.app["settings"].base_url + "/scim/v2")
     etag = resource["meta"]["version"]
+    if not_modified(request, etag):
+        return scim_response(304, headers={"ETag": etag})
     if not wants("members", params):
         return scim_response(200, project(resource, "Group", attributes=params.attributes,
                                           excluded=params.excluded), {"ETag": etag})

@@ -14,8 +14,11 @@ import orjson
 from aiohttp import web
 
 from dsync.db.pool import PoolExhausted
-from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, ScimError, TooLarge
+from dsync.scim.errors import ERROR_SCHEMA, InvalidSyntax, InvalidValue, ScimError, TooLarge
+from dsync.scim.limits import check_patch, check_strings
+from dsync.scim.text_check import check_json, check_pairs
 from dsync_services.gateway.command_bus import BrokerUnavailable, OutcomeTimeout
+from dsync_services.gateway.scim_limits import limits
 
 log = logging.getLogger(__name__)
 SCIM_MEDIA_TYPE = "application/scim+json"
@@ -23,6 +26,10 @@ DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceErro
                  asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
                  asyncpg.OperatorInterventionError, asyncpg.InternalClientError)
 """Errors that mean the database is unreachable right now (transient): answered 503."""
+BAD_DATA = (asyncpg.DataError, asyncpg.exceptions._base.DataError)  # noqa: SLF001
+"""PostgreSQL refused a value (out of range, bad encoding) or asyncpg could not encode one:
+the request's fault, answered 400; checked before DATABASE_DOWN (the client-side DataError
+is an InterfaceError)."""
 UNAVAILABLE = (*DATABASE_DOWN, PoolExhausted)
 """DATABASE_DOWN or overloaded (no free connection, statement timeout): answered 503."""
 EXTRA_COST = "dsync_extra_cost"
@@ -50,6 +57,17 @@ def error_response(status: int, detail: str, scim_type: str | None = None,
     return scim_response(status, body, headers)
 
 
+def not_modified(request: web.Request, etag: str) -> bool:
+    """Whether `If-None-Match` names the current version (or is `*`): answer 304 (RFC 7644
+    §3.14, RFC 9110 §13.1.2; weak comparison, so `W/"3"` matches `"3"`)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    wanted = etag.removeprefix("W/")
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or wanted in tags
+
+
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON (`application/scim+json` or `application/json`)."""
     max_bytes = request.app["settings"].extra.max_body_bytes
@@ -59,17 +77,36 @@ async def read_json(request: web.Request) -> Any:
     if len(raw) > max_bytes:
         raise TooLarge(f"The request body exceeds {max_bytes} bytes")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:  # also: depth > 1024, lone surrogates, NaN
+        if "surrogate" in str(exc) or "infinity" in str(exc):
+            raise InvalidValue(f"The request body holds a value that cannot be stored: {exc}"
+                               ) from None
         raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
+    check_json(body)
+    scim_limits = limits(request.app)
+    check_strings(body, scim_limits)
+    if request.method == "PATCH":
+        check_patch(body, scim_limits)
+    return body
 
 
 @web.middleware
 async def scim_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        if request.path.startswith("/scim/"):
+            check_pairs(request.query.items(), "the query string")
         return await handler(request)
     except ScimError as exc:
         return scim_response(exc.status, exc.body())
+    except BAD_DATA as exc:
+        # A value the database refuses is bad input that got past validation: a 400 (and
+        # a log line to close the gap), never "database down" with the pool expired.
+        log.warning("database refused a value on %s %s: %s", request.method, request.path,
+                    type(exc).__name__)
+        if not request.path.startswith("/scim/"):
+            raise
+        return error_response(400, "A value in the request cannot be stored", "invalidValue")
     except OutcomeTimeout as exc:
         retry = str(request.app["settings"].http.retry_after_s)
         return error_response(

@@ -1,21 +1,14 @@
-"""Limits the gateway enforces on SCIM requests and advertises in `/ServiceProviderConfig`
-(RFC 7644 §3.7.4, RFC 7643 §5): one settings class, so what we advertise is what we enforce.
+"""The gateway's handle on its SCIM limits (`dsync.scim.limits.ScimLimits`, documented in
+docs/limits.md): read from the environment once per application, so what
+`/ServiceProviderConfig` advertises is what the handlers enforce.
 """
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import Field
 
-from dsync.settings import _Frozen
+from dsync.scim.limits import ScimLimits
 
-
-class ScimLimits(_Frozen):
-    """`DSYNC_BULK_MAX_OPERATIONS`, `DSYNC_BULK_MAX_PAYLOAD_BYTES`: a `POST /Bulk` with more
-    operations or a larger body is refused with 413 before any operation runs."""
-
-    bulk_max_operations: int = Field(1000, ge=1, le=100_000)
-    bulk_max_payload_bytes: int = Field(1_048_576, ge=1024, le=64 * 1024 * 1024)
-
+__all__ = ["LIMITS_KEY", "ScimLimits", "limits"]
 
 LIMITS_KEY = web.AppKey("scim_limits", ScimLimits)
 

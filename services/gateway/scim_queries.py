@@ -8,7 +8,7 @@ from aiohttp import web
 
 from dsync.db.tenant_scope import tenant_scope
 from dsync.scim.errors import InvalidSyntax, NotImplementedYet
-from dsync.scim.filter import project
+from dsync.scim.filter import compile_projection
 from dsync.scim.render import with_location
 from dsync.scim.schema import LIST_SCHEMA, SEARCH_SCHEMA
 from dsync.store.listing import list_resources
@@ -20,6 +20,7 @@ from dsync_services.gateway.scim_http import (
     read_json,
     scim_response,
 )
+from dsync_services.gateway.scim_limits import limits
 
 _RELATED = {"User": "groups", "Group": "members"}
 
@@ -44,11 +45,12 @@ async def query(request: web.Request, resource_type: str,
             conn, tenant_id, resource_type,
             filter_text=params.filter, sort_by=params.sort_by, sort_order=params.sort_order,
             offset=params.offset, limit=params.count,
-            with_related=wants(_RELATED[resource_type], params))
+            with_related=wants(_RELATED[resource_type], params),
+            member_budget=limits(request.app).max_list_members)
     request[EXTRA_COST] = len(page.resources) // RESOURCES_PER_TOKEN
-    resources = [project(with_location(r, base), resource_type,  # type: ignore[arg-type]
-                         attributes=params.attributes, excluded=params.excluded)
-                 for r in page.resources]
+    projection = compile_projection(resource_type,  # type: ignore[arg-type]
+                                    attributes=params.attributes, excluded=params.excluded)
+    resources = [projection.apply(with_location(r, base)) for r in page.resources]
     body: dict[str, Any] = {"schemas": [LIST_SCHEMA], "totalResults": page.total,
                             "itemsPerPage": len(resources)}
     if params.cursor is None:
@@ -61,16 +63,18 @@ async def query(request: web.Request, resource_type: str,
 
 def _handlers(resource_type: str):  # type: ignore[no-untyped-def]
     async def listing(request: web.Request) -> web.Response:
-        return await query(request, resource_type, scim_params.parse(request.query))
+        params = scim_params.parse(request.query, limits(request.app))
+        return await query(request, resource_type, params)
 
     async def search(request: web.Request) -> web.Response:
         body = await read_json(request)
         if not isinstance(body, dict):
             raise InvalidSyntax("A search body must be a SearchRequest object")
         schemas = body.get("schemas")
-        if schemas is not None and SEARCH_SCHEMA not in schemas:
+        if schemas is not None and (not isinstance(schemas, list)
+                                    or SEARCH_SCHEMA not in schemas):
             raise InvalidSyntax(f"A search body must declare the schema {SEARCH_SCHEMA}")
-        return await query(request, resource_type, scim_params.parse(body))
+        return await query(request, resource_type, scim_params.parse(body, limits(request.app)))
 
     return listing, search
 

@@ -12,7 +12,8 @@ from dsync.scim.filter import project
 from dsync.scim.render import with_location
 from dsync.store.reads import get_user
 from dsync_services.gateway import quotas, scim_params
-from dsync_services.gateway.scim_http import read_json, scim_response
+from dsync_services.gateway.scim_http import not_modified, read_json, scim_response
+from dsync_services.gateway.scim_limits import limits
 from dsync_services.gateway.writes import new_command, prechecked, resource_id, submit
 
 
@@ -25,7 +26,7 @@ async def create_user(request: web.Request) -> web.Response:
 
 async def get_user_handler(request: web.Request) -> web.Response:
     uid = resource_id(request)
-    params = scim_params.parse(request.query)
+    params = scim_params.parse(request.query, limits(request.app))
     tenant_id = request["tenant"].tenant_id
     async with tenant_scope(request.app["pool"], tenant_id) as conn:
         resource = await get_user(conn, tenant_id, uid)
@@ -33,6 +34,8 @@ async def get_user_handler(request: web.Request) -> web.Response:
         raise NotFound(f"User {uid} not found")
     resource = with_location(resource, request.app["settings"].base_url + "/scim/v2")
     etag = resource["meta"]["version"]
+    if not_modified(request, etag):
+        return scim_response(304, headers={"ETag": etag})
     resource = project(resource, "User", attributes=params.attributes, excluded=params.excluded)
     return scim_response(200, resource, {"ETag": etag})
 

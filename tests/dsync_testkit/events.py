@@ -11,7 +11,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
 async def read_topic(bootstrap: str, topic: str, *, until: Callable[[list[dict[str, Any]]], bool],
-                     timeout: float = 30.0) -> list[dict[str, Any]]:
+                     timeout: float = 30.0,  # noqa: ASYNC109  (a deadline across many reads)
+                     ) -> list[dict[str, Any]]:
     """All JSON records of `topic` (all partitions, from offset 0) once `until(records)` holds.
 
     Raises TimeoutError with what was read when the condition does not hold in time.

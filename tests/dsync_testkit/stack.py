@@ -82,7 +82,7 @@ class RunningStack:
         assert status == 201, body
         return body  # type: ignore[no-any-return]
 
-    async def wait_healthy(self, timeout: float = 90.0) -> None:
+    async def wait_healthy(self, timeout: float = 90.0) -> None:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:

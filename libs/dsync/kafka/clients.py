@@ -18,6 +18,7 @@ def build_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
         linger_ms=0,
         request_timeout_ms=10_000,
         retry_backoff_ms=100,
+        max_request_size=settings.kafka_max_message_bytes,
     )
 
 
@@ -34,6 +35,8 @@ def build_consumer(settings: KafkaSettings, *topics: str, group_id: str,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms,
         max_poll_records=max_poll_records,
+        max_partition_fetch_bytes=settings.kafka_max_message_bytes,
+        fetch_max_bytes=max(52_428_800, settings.kafka_max_message_bytes),
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         isolation_level="read_uncommitted",

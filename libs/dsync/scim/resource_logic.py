@@ -18,6 +18,7 @@ from dsync.scim.resources import (
     patch_ops_from_dicts,
 )
 from dsync.scim.resources import validate_resource as _validate
+from dsync.scim.resources.catalog import any_top_attr
 
 
 def normalize_and_validate(body: Any, resource_type: str, *,
@@ -40,10 +41,24 @@ def command_resource(body: Any, resource_type: str) -> dict[str, Any]:
 
 
 def parse_patch_request(body: Any) -> list[dict[str, Any]]:
-    """A PatchOp message as normalised operation dicts (the command's payload)."""
+    """A PatchOp message as normalised operation dicts (the command's payload).
+
+    Operations on a writeOnly attribute (`password`) are dropped here, as POST and PUT drop
+    the attribute: its value never reaches a command, the topic or the ledger."""
     if not isinstance(body, dict):
         raise InvalidSyntax("A PATCH body must be a JSON object (a PatchOp message)")
-    return [op.as_dict() for op in normalize_patch(body)]
+    return [op.as_dict() for op in normalize_patch(body) if not _write_only(op.path)]
+
+
+def _write_only(path: str | None) -> bool:
+    """Whether a (normalised) PATCH path names a writeOnly attribute of any resource type."""
+    if path is None:
+        return False
+    head = path.split("[", 1)[0]
+    if head.lower().startswith("urn:"):
+        head = head.rsplit(":", 1)[-1]
+    attr = any_top_attr(head.split(".", 1)[0])
+    return attr is not None and attr.mutability == "writeOnly"
 
 
 def parse_patch_ops(raw: list[dict[str, Any]]) -> list[PatchOp]:

@@ -30,8 +30,13 @@ class Page:
 async def list_resources(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
                          resource_type: str, *, filter_text: str | None, sort_by: str | None,
                          sort_order: str | None, offset: int, limit: int,
-                         with_related: bool, count_total: bool = True) -> Page:
-    """One page of resources. Raises InvalidFilter / InvalidValue for bad parameters."""
+                         with_related: bool, count_total: bool = True,
+                         member_budget: int | None = None) -> Page:
+    """One page of resources. Raises InvalidFilter / InvalidValue for bad parameters.
+
+    With `member_budget`, a page of groups rendered with their members stops early (after
+    at least one group) once the members of its groups would exceed the budget: fewer
+    `Resources` than `count` (RFC 7644 §3.4.2.4 allows it), the client pages on."""
     where, params = "r.tenant_id = $1", [tenant_id]
     if filter_text:
         fragment = compile_filter(filter_text, resource_type, first_param=2)  # type: ignore[arg-type]
@@ -48,6 +53,9 @@ async def list_resources(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
     if count_total and (len(rows) == limit or offset > 0):
         total = int(await conn.fetchval(
             f"SELECT count(*) FROM {table} r WHERE {where}", *params))  # noqa: S608
+    if resource_type == "Group" and with_related and member_budget is not None and rows:
+        rows = rows[:await _groups_within(conn, tenant_id, [r["id"] for r in rows],
+                                          member_budget)]
     ids = [r["id"] for r in rows]
     if resource_type == "User":
         groups = await groups_of_users(conn, tenant_id, ids) if with_related and ids else {}
@@ -86,6 +94,21 @@ async def groups_of_users(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
              "display": r["display_name"],
              "type": "direct" if r["depth"] == 1 else "indirect"})
     return out
+
+
+async def _groups_within(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,
+                         group_ids: list[UUID], budget: int) -> int:
+    """How many of `group_ids` (in order, at least one) fit `budget` members together."""
+    rows = await conn.fetch(
+        "SELECT group_id, count(*) AS n FROM group_members WHERE tenant_id = $1"
+        " AND group_id = ANY($2::uuid[]) GROUP BY group_id", tenant_id, group_ids)
+    counts: dict[UUID, int] = {r["group_id"]: int(r["n"]) for r in rows}
+    used = 0
+    for kept, gid in enumerate(group_ids):
+        used += counts.get(gid, 0)
+        if used > budget and kept > 0:
+            return kept
+    return len(group_ids)
 
 
 async def members_of_groups(conn: DbConnection | asyncpg.Pool, tenant_id: UUID,

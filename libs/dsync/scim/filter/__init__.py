@@ -8,19 +8,20 @@ Pure functions, no I/O:
 - `compile_sort(sort_by, sort_order, resource_type)` → ORDER BY list over `r` ending with
   `r.id`. Raises `errors.InvalidValue`.
 - `project(resource, resource_type, attributes=..., excluded=...)` → the resource narrowed as
-  `attributes` / `excludedAttributes` ask.
+  `attributes` / `excludedAttributes` ask; `compile_projection(...)` → a `Projection` to
+  apply to every resource of a page (names parsed once per request).
 """
 from __future__ import annotations
 
 from dsync.scim import errors
 from dsync.scim.filter.attributes import ResourceType
 from dsync.scim.filter.parser import MAX_FILTER_BYTES, parse_filter
-from dsync.scim.filter.projection import project
+from dsync.scim.filter.projection import Projection, compile_projection, project
 from dsync.scim.filter.sort import DEFAULT_ORDER, compile_sort
 from dsync.scim.filter.to_sql import SqlFragment, compile_tree
 
-__all__ = ["DEFAULT_ORDER", "MAX_FILTER_BYTES", "SqlFragment", "compile_filter", "compile_sort",
-           "project"]
+__all__ = ["DEFAULT_ORDER", "MAX_FILTER_BYTES", "Projection", "SqlFragment", "compile_filter",
+           "compile_projection", "compile_sort", "project"]
 
 
 def compile_filter(text: str, resource_type: ResourceType, *, first_param: int) -> SqlFragment:

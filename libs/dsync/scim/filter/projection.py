@@ -8,7 +8,9 @@ dropped. Unknown names are ignored. The input is not modified.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from dsync.scim.filter.attributes import ResourceType, extension_schema, resolve, top_level
@@ -18,26 +20,49 @@ WHOLE = frozenset({"*"})
 Plan = dict[tuple[str | None, str], frozenset[str]]   # (extension URN|None, attr) -> subs
 
 
+@dataclass(frozen=True)
+class Projection:
+    """`attributes` / `excludedAttributes` compiled once per request (`compile_projection`),
+    applied to each resource of a page with `apply`: the names are parsed and resolved once,
+    not once per resource."""
+
+    resource_type: ResourceType
+    include: Plan | None
+    exclude: Plan | None
+
+    def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """The resource as the client asked to see it: `attributes` narrows to the named
+        attributes (plus "always" ones), then `excluded` removes the named ones."""
+        rtype = self.resource_type
+        out = {k: v for k, v in resource.items() if _returned(k, rtype) != "never"}
+        if self.include is not None:
+            out = _include(out, self.include, rtype)
+        else:
+            out = {k: v for k, v in out.items() if _returned(k, rtype) != "request"}
+        if self.exclude:  # an empty plan excludes nothing
+            out = _exclude(out, self.exclude, rtype)
+        return out
+
+
+def compile_projection(resource_type: ResourceType, *, attributes: list[str] | None,
+                       excluded: list[str] | None) -> Projection:
+    names, drop = _names(attributes), _names(excluded)
+    return Projection(resource_type, _plan(names, resource_type) if names else None,
+                      _plan(drop, resource_type) if drop else None)
+
+
 def project(resource: dict[str, Any], resource_type: ResourceType, *,
             attributes: list[str] | None, excluded: list[str] | None) -> dict[str, Any]:
-    """The resource as the client asked to see it: `attributes` narrows to the named
-    attributes (plus "always" ones), then `excluded` removes the named ones."""
-    out = {k: v for k, v in resource.items() if _returned(k, resource_type) != "never"}
-    names = _names(attributes)
-    if names:
-        out = _include(out, _plan(names, resource_type), resource_type)
-    else:
-        out = {k: v for k, v in out.items() if _returned(k, resource_type) != "request"}
-    drop = _names(excluded)
-    if drop:
-        out = _exclude(out, _plan(drop, resource_type), resource_type)
-    return out
+    """One resource projected (for many, compile once with `compile_projection`)."""
+    return compile_projection(resource_type, attributes=attributes,
+                              excluded=excluded).apply(resource)
 
 
 def _names(values: Iterable[str] | None) -> list[str]:
     return [n.strip() for v in values or () for n in v.split(",") if n.strip()]
 
 
+@functools.lru_cache(maxsize=4096)
 def _returned(key: str, resource_type: ResourceType) -> str:
     found = top_level(key, None, resource_type) if _plain(key) else None
     return "default" if found is None or found[2] else found[1].returned

@@ -26,6 +26,8 @@ _TOKEN = re.compile(r"""
       (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w$])) |
       (?P<word>[A-Za-z$][\w$\-:.]*)
     )""", re.VERBOSE)
+_BLANK_TO_END = re.compile(r"\s*\Z")
+MAX_NUMBER_CHARS = 40  # a longer number literal is no attribute value we store
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
     tokens: list[tuple[str, Any]] = []
     pos = 0
     while pos < len(text):
-        if text[pos:].strip() == "":
+        if _BLANK_TO_END.match(text, pos):  # not text[pos:].strip(): that copy is O(n)
             break
         match = _TOKEN.match(text, pos)
         if match is None:
@@ -74,10 +76,19 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
             except ValueError:
                 raise InvalidPath(f"invalid string {raw!r} in filter") from None
         elif kind == "num":
-            tokens.append(("value", float(raw) if any(c in raw for c in ".eE") else int(raw)))
+            tokens.append(("value", _number(raw)))
         else:
             tokens.append((kind, raw))
     return tokens
+
+
+def _number(raw: str) -> int | float:
+    if len(raw) > MAX_NUMBER_CHARS:
+        raise InvalidPath(f"the number {raw[:20]}... in the filter is too long")
+    value = float(raw) if any(c in raw for c in ".eE") else int(raw)
+    if value in (float("inf"), float("-inf")):
+        raise InvalidPath(f"the number {raw!r} in the filter is out of range")
+    return value
 
 
 class _Parser:
