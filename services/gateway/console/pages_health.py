@@ -17,7 +17,7 @@ async def health_page(request: web.Request) -> web.Response:
     kafka = request.config_dict["settings"].kafka
     lag = await pipeline_health.consumer_lag(kafka)
     figures = await pipeline_health.database_figures(pool(request))
-    checks = await check(request.config_dict)  # type: ignore[arg-type]
+    checks, _ = await check(request.config_dict)  # type: ignore[arg-type]
     try:
         dlq = await directory_api.dead_letters(kafka)
         dlq_error = ""
