@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -54,23 +56,57 @@ async def _retry(what: str, attempt: Callable[[], object], stop: asyncio.Event) 
             delay = min(delay * 2, 5.0)
 
 
+class _Steps:
+    """Start-up timing for the log line: process age at import end, then each step."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._parts = [f"process up {_process_age_s():.1f} s"]
+
+    def done(self, step: str) -> None:
+        now = time.monotonic()
+        self._parts.append(f"{step} {now - self._last:.2f} s")
+        self._last = now
+
+    def __str__(self) -> str:
+        return ", ".join(self._parts)
+
+
+def _process_age_s() -> float:
+    """Seconds since this process started (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/stat") as fh:
+            started = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, uptime - started / os.sysconf("SC_CLK_TCK"))
+
+
 @contextlib.asynccontextmanager
 async def service_runtime(name: str, registry: CollectorRegistry,
                           healthy: Callable[[], bool]) -> AsyncIterator[ServiceRuntime]:
     postgres, kafka, service = PostgresSettings(), KafkaSettings(), ServiceSettings()
     setup_logging(name, service.log_level)
     stop = stop_event_on_signals()
+    steps = _Steps()
     await _retry("PostgreSQL", lambda: migrate_dsn(postgres.database_url), stop)
+    steps.done("migrate")
     pool = await _retry("PostgreSQL", lambda: create_pool(postgres), stop)
     assert isinstance(pool, asyncpg.Pool)
+    steps.done("pool")
     await ensure_topics(kafka)
+    steps.done("topics")
     producer = build_producer(kafka, client_id=name)
     await producer.start()
+    steps.done("producer")
     listener = NotifyListener(postgres.database_url)
     await _retry("PostgreSQL", listener.start, stop)
     ops: web.AppRunner = await start_ops_server(service.metrics_host, service.metrics_port,
                                                 registry, healthy)
-    log.info("%s started", name)
+    steps.done("listener")
+    log.info("%s started (%s)", name, steps)
     try:
         yield ServiceRuntime(name, pool, producer, stop, listener, postgres, kafka, service)
     finally:

@@ -1,6 +1,7 @@
 """Failover of exclusive owners (issue 14): a SIGKILLed fanout's endpoint queues are free
-the moment its database session ends, so deliveries go on as soon as the restarted fanout
-is up, not after a lease runs out; in order, nothing lost."""
+the moment its database session ends, and the restarted fanout evicts the dead member from
+its consumer group, so deliveries go on as soon as it is up, not after a lease or a
+session timeout runs out; in order, nothing lost."""
 from __future__ import annotations
 
 import asyncio
@@ -78,6 +79,8 @@ async def test_sigkill_fanout_under_load_deliveries_resume_in_order(
         resumed = max(min(x.at for x in a if x.at > killed_at) for a in routes.values())
         print(f"\nwebhooks delivered again {resumed - killed_at:.1f} s after SIGKILL")
         assert stack.supervisor.pid("fanout") != old_pid
+        # the restarted fanout evicted its dead predecessor from the consumer group
+        assert "evicted dead member" in stack.log("fanout")
     finally:
         stop.set()
         await asyncio.gather(*writers)

@@ -41,6 +41,10 @@ class Supervisor:
     services: tuple[str, ...] = field(default_factory=lambda: SERVICES)
     per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     restart_delay_s: float = 0.5
+    """Pause before restarting a process that died within `stable_s` of its start (a crash
+    loop); one that ran longer is restarted at once (a crash is a failover: every second
+    the service is down counts)."""
+    stable_s: float = 10.0
     _managed: dict[str, Managed] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -72,14 +76,15 @@ class Supervisor:
         (self.run_dir / f"{m.name}.pid").write_text(f"{m.process.pid}\n")
 
     def _watch(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(0.1):
             for m in self._managed.values():
                 if m.process is not None and m.process.poll() is not None \
                         and not self._stop.is_set():
                     code = m.process.returncode
                     log.warning("%s exited (%s); restarting", m.name, code)
                     print(f"[dsync] {m.name} exited with {code}; restarting", flush=True)
-                    time.sleep(self.restart_delay_s)
+                    if time.monotonic() - m.started_at < self.stable_s:
+                        time.sleep(self.restart_delay_s)
                     if self._stop.is_set():
                         return
                     m.restarts += 1
