@@ -1,6 +1,7 @@
 """Failover: how long each part of the pipeline stands still after a fault, under load.
 
-Starts embedded PostgreSQL + broker and every service as a process (bench/common.py), three
+Starts embedded PostgreSQL + broker and every service as a process, with a warm spare per
+service as `make run` keeps (bench/common.py; `--no-spares` for cold restarts), three
 tenants with a webhook each (a local receiver that answers 200) and a group mapped to a
 role, and a steady load: per tenant a writer creating users back to back (~20/s). Probes
 start every `PROBE_EVERY_S` on their own: a session probe (create a user, issue a session,
@@ -293,7 +294,7 @@ async def main(args: argparse.Namespace) -> None:
     unknown = set(faults) - set(FAULTS)
     if unknown:
         raise SystemExit(f"unknown faults {sorted(unknown)}; choose from {FAULTS}")
-    servers, stack = await boot(DSYNC_WRITE_TIMEOUT_S="3")
+    servers, stack = await boot(spares=not args.no_spares, DSYNC_WRITE_TIMEOUT_S="3")
     record = Record()
     receiver = Receiver(record)
     await receiver.start()
@@ -344,4 +345,6 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--faults", default=",".join(FAULTS))
     parser.add_argument("--limit", type=float, default=60.0)
+    parser.add_argument("--no-spares", action="store_true",
+                        help="cold restarts (no warm spare processes, unlike `make run`)")
     asyncio.run(main(parser.parse_args()))

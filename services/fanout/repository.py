@@ -21,11 +21,10 @@ _QUEUED = "('pending', 'retrying')"
 
 
 def _locked_by(pid: str, webhook_id: str) -> str:
-    """SQL: the endpoint's lock is held by backend `pid` (any backend when `pid` is NULL)."""
+    """SQL: the endpoint's lock is held by backend `pid`."""
     return ("EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
             f" AND l.classid = {NAMESPACE}::oid AND l.objsubid = 2"
-            f" AND l.objid = {KEY_SQL.format(id=webhook_id)}::oid"
-            f" AND ({pid} IS NULL OR l.pid = {pid}))")
+            f" AND l.objid = {KEY_SQL.format(id=webhook_id)}::oid AND l.pid = {pid})")
 
 
 @dataclass(frozen=True)
@@ -53,16 +52,20 @@ class Delivery:
 
 async def due_endpoints(pool: asyncpg.Pool, limit: int, busy: list[UUID]) -> list[UUID]:
     """Up to `limit` active endpoints whose queue head is due, longest-waiting first, leaving
-    out `busy` ones and those whose lock another worker holds (candidates to `try_lock`)."""
+    out `busy` ones and those whose lock another worker holds (candidates to `try_lock`).
+    The lock table is read once per call, not once per endpoint."""
     rows = await pool.fetch(
-        "WITH heads AS ("
+        "WITH held AS MATERIALIZED ("
+        "  SELECT l.objid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+        f"  AND l.classid = {NAMESPACE}::oid AND l.objsubid = 2"
+        "), heads AS ("
         "  SELECT w.id, (SELECT d.next_attempt_at FROM webhook_deliveries d"
         f"   WHERE d.webhook_id = w.id AND d.status IN {_QUEUED}"
         "    ORDER BY d.sequence, d.id LIMIT 1) AS due_at"
         "  FROM webhooks w WHERE w.status = 'active' AND w.id <> ALL($2::uuid[])"
         ") SELECT h.id FROM heads h WHERE h.due_at <= now()"
-        f"  AND NOT {_locked_by('NULL::int', 'h.id')}"
-        " ORDER BY h.due_at LIMIT $1", limit, busy)
+        f"  AND NOT EXISTS (SELECT 1 FROM held WHERE held.objid = {KEY_SQL.format(id='h.id')}"
+        "::oid) ORDER BY h.due_at LIMIT $1", limit, busy)
     return [r["id"] for r in rows]
 
 

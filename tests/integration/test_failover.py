@@ -97,3 +97,30 @@ async def test_sigkill_fanout_under_load_deliveries_resume_in_order(
         # a re-send (the batch in flight at the kill) only ever repeats the past
         seqs = [int(a.event["sequence"]) for a in routes[tenant_id]]
         assert all(b <= a + 1 for a, b in zip(seqs, seqs[1:], strict=False))
+
+
+async def test_a_killed_service_is_replaced_by_its_warm_spare(servers: Servers) -> None:
+    """As `make run` does: each service has a warm spare (imports done, waiting); a killed
+    service's spare takes over at once and a new spare is started behind it."""
+    stack = await start_stack(servers.bootstrap, await fresh_database(servers), spares=True)
+    try:
+        tenant = await stack.new_tenant()
+        for name in ("gateway", "directory"):
+            managed = stack.supervisor._managed[name]  # noqa: SLF001
+            spare = managed.spare
+            assert spare is not None and spare.poll() is None
+            stack.supervisor.kill(name, signal.SIGKILL)
+            await _wait(lambda m=managed, s=spare: m.process is s, 30, f"{name} spare promoted")
+            await _wait(lambda m=managed, s=spare: m.spare is not None and m.spare is not s,
+                        30, f"a new {name} spare")
+        await stack.wait_healthy()
+        deadline = time.monotonic() + 60
+        while (await stack.scim(tenant, "POST", "/Users", {
+                "schemas": [SCIM_USER], "userName": f"after-{time.time_ns()}@example.com"}))[0] \
+                != 201:
+            assert time.monotonic() < deadline, "no write acknowledged after the takeover"
+            await asyncio.sleep(0.2)
+    finally:
+        await stack.close()
+    assert all(m.spare is None or m.spare.poll() is not None
+               for m in stack.supervisor._managed.values())  # noqa: SLF001 - spares stopped
