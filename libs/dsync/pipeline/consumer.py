@@ -173,6 +173,10 @@ class PipelineConsumer:
                 await self._commit({tp: records[-1].offset + 1 for (tp, records), ok
                                     in zip(batches.items(), done, strict=True)
                                     if ok and fresh and tp in self.assignment.partitions})
+                # Quiet time counts from the end of the batch: a batch that took long (a
+                # database stall) must not look like a quiet spell, or the consumer would
+                # pause while busy producers (which send no wake-up) wait for it.
+                self.clock.saw_records()
                 if self._commit_failures >= 3:
                     raise BrokerReset("offset commits keep failing")
         finally:
