@@ -277,7 +277,8 @@ async def steady(bench: Bench, limit: float) -> None:
         if all(bench.record.recovered(m, mark) is not None for m in MEASURES):
             return
         await asyncio.sleep(0.2)
-    raise RuntimeError(f"the stack did not become steady: {bench.record.done.keys()}")
+    stuck = [m for m in MEASURES if bench.record.recovered(m, mark) is None]
+    raise RuntimeError(f"the stack did not become steady: {stuck} stand still")
 
 
 def fmt(values: list[float | None], limit: float) -> str:
@@ -325,6 +326,8 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"run {run + 1} {fault:10s} at {stamp} " + "  ".join(
                     f"{m} {'-' if v is None else f'{v:.1f}'}" for m, v in got.items()),
                       flush=True)
+    except RuntimeError as exc:
+        print(f"stopped early: {exc}", flush=True)
     finally:
         bench.running = False
         await asyncio.gather(*tasks, *bench.probes, return_exceptions=True)
