@@ -125,7 +125,7 @@ class Bench:
     async def create(self, tenant: Tenant, what: str) -> str | None:
         status, body = await self.scim(tenant, "POST", "/Users",
                                        {"schemas": [SCIM_USER], "userName": self.name(what)})
-        return body["id"] if status == 201 else None  # type: ignore[no-any-return]
+        return str(body["id"]) if status == 201 else None
 
     async def writer(self, tenant: Tenant) -> None:
         while self.running:
@@ -168,7 +168,7 @@ class Bench:
         async def issue() -> str | None:
             status, body = await self.stack.admin(
                 "POST", f"/admin/v1/tenants/{tenant.id}/sessions", {"user_id": user_id})
-            return body["session_id"] if status == 201 else None  # type: ignore[no-any-return]
+            return str(body["session_id"]) if status == 201 else None
         session_id = await self._retry(issue, limit)
         if session_id is None:
             return
@@ -286,7 +286,8 @@ def fmt(values: list[float | None], limit: float) -> str:
         return "-"
     done = sorted(v if v is not None else float("inf") for v in values)
     p50, worst = statistics.median(done), done[-1]
-    show = (lambda v: f">{limit:.0f}" if v == float("inf") else f"{v:.1f}")  # noqa: E731
+    def show(v: float) -> str:
+        return f">{limit:.0f}" if v == float("inf") else f"{v:.1f}"
     return f"{show(p50)} / {show(worst)}"
 
 

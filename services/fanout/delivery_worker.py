@@ -72,7 +72,11 @@ class DeliveryWorker:
         queue = EndpointQueue(self.pool, self.settings, self.sender, self.metrics, locks)
         lost = asyncio.Event()  # the heartbeat ended: the locks are gone (or stopping)
         heartbeat = asyncio.create_task(locks.heartbeat(stop))
-        heartbeat.add_done_callback(lambda _: (lost.set(), self._wake.set()))
+
+        def ended(_: asyncio.Task[None]) -> None:
+            lost.set()
+            self._wake.set()
+        heartbeat.add_done_callback(ended)
         try:
             await self._claim(queue, locks, stop, lost)
         finally:

@@ -69,7 +69,7 @@ class EndpointLocks:
     @property
     def backend_pid(self) -> int:
         assert self._conn is not None
-        return self._conn.get_server_pid()
+        return int(self._conn.get_server_pid())
 
     async def try_lock(self, webhook_ids: list[UUID]) -> list[UUID]:
         """Lock those of `webhook_ids` no other session holds; returns the ones now ours."""

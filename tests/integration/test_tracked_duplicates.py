@@ -61,7 +61,7 @@ async def test_a_repeat_within_one_batch_is_applied_once(pool: asyncpg.Pool) -> 
     first, second = _event(tenant, 1), _event(tenant, 2)
     effects = Recording()
     handler = TrackedEvents(pool=pool, name="test", effects=effects,
-                            producer=None, dlq_topic="unused")  # type: ignore[arg-type]
+                            producer=None, dlq_topic="unused")
     new = await handler.handle([first, second, first, second])
     assert [e.id for e in new] == [first.id, second.id]
     assert effects.applied == [first.id, second.id]
