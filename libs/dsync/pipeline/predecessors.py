@@ -2,7 +2,7 @@
 
 A consumer-group member that dies without leaving (SIGKILL, crash) keeps its partitions
 until the group's session timeout runs out; the group then pauses again to rebalance
-(≈ 9–11 s on the embedded broker with the default 6 s timeout). But when the process that
+(≈ 9–11 s on the embedded broker with a 6 s timeout). But when the process that
 starts next is on the same host, it can *know* the old member is dead: every consumer
 records its Kafka member id in `service_heartbeats` (instance `<hostname>-<pid>`), and a
 row of this host whose pid no longer runs is a dead member. The new process sends the
@@ -10,10 +10,11 @@ group coordinator a LeaveGroup on the dead member's behalf before it joins, so t
 rebalance happens at once. Nothing else changes: the dead member's uncommitted records
 are read again by the new owner and its handlers dedupe, as after any rebalance.
 
-Only members proven dead are evicted (same host, pid gone); a member elsewhere is left to
-the session timeout. Evicting a live member by mistake (e.g. two containers sharing a
-hostname) would cost one rebalance, never a record: its next commit fails and the new
-owner redoes the batch.
+Only members proven dead are evicted (same host, pid gone, or a row under this very
+process's name, left by a predecessor with the same pid as after a container restart); a
+member elsewhere is left to the session timeout. Evicting a live member by mistake (e.g.
+two containers sharing a hostname) would cost one rebalance, never a record: its next
+commit fails and the new owner redoes the batch.
 """
 from __future__ import annotations
 
@@ -51,8 +52,9 @@ def dead_here(instance: str) -> bool:
 async def evict_dead_predecessors(pool: asyncpg.Pool, bootstrap: str, service: str,
                                   group_id: str) -> int:
     """Make every proven-dead member of `group_id` recorded by `service` leave the group;
-    forget their rows. Returns how many were evicted. Never raises for broker or
-    database trouble (the session timeout remains the fallback)."""
+    forget their rows. Call before this process's consumer registers itself. Returns how
+    many were evicted. Never raises for broker or database trouble (the session timeout
+    remains the fallback)."""
     try:
         rows = await pool.fetch(
             "SELECT instance, member_id FROM service_heartbeats WHERE service = $1"
@@ -60,7 +62,10 @@ async def evict_dead_predecessors(pool: asyncpg.Pool, bootstrap: str, service: s
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning("cannot read the previous members of %s: %s", group_id, exc)
         return 0
-    dead = [(r["instance"], r["member_id"]) for r in rows if dead_here(r["instance"])]
+    # A row under our own name was written by a predecessor that had our pid (a container
+    # restarted as pid 1): we have not registered yet, so it cannot be ours.
+    dead = [(r["instance"], r["member_id"]) for r in rows
+            if r["instance"] == this_instance() or dead_here(r["instance"])]
     if not dead:
         return 0
     evicted = 0
