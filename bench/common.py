@@ -23,11 +23,12 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "p99": qs[98] * 1000}
 
 
-async def boot(**env: str) -> tuple[Servers, RunningStack]:
+async def boot(*, spares: bool = False, **env: str) -> tuple[Servers, RunningStack]:
     servers = Servers()
     servers.start()
     await _prepare_template(servers)
-    stack = await start_stack(servers.bootstrap, await fresh_database(servers), **env)
+    stack = await start_stack(servers.bootstrap, await fresh_database(servers),
+                              spares=spares, **env)
     return servers, stack
 
 

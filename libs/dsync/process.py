@@ -4,7 +4,9 @@ small HTTP server exposing `/metrics` (Prometheus text, app-scoped registry), `/
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -77,7 +79,12 @@ async def start_ops_server(host: str, port: int, registry: CollectorRegistry,
 
 def run_service(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run a service's `main()` on uvloop (measurably cheaper per socket operation than
-    the default loop; see docs/pipeline.md)."""
+    the default loop; see docs/pipeline.md).
+
+    A warm spare (`DSYNC_SPARE=1`, started by the supervisor) has done its imports by now
+    and waits for a line on stdin before it starts; it exits quietly when stdin closes."""
     import uvloop
 
+    if os.environ.get("DSYNC_SPARE") == "1" and not sys.stdin.readline():
+        return
     uvloop.run(main())

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -59,6 +61,34 @@ async def _drain_on(stop: asyncio.Event, lifecycle: Lifecycle) -> None:
     lifecycle.draining = True
 
 
+class _Steps:
+    """Start-up timing for the log line: process age at import end, then each step."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._parts = [f"process up {_process_age_s():.1f} s"]
+
+    def done(self, step: str) -> None:
+        now = time.monotonic()
+        self._parts.append(f"{step} {now - self._last:.2f} s")
+        self._last = now
+
+    def __str__(self) -> str:
+        return ", ".join(self._parts)
+
+
+def _process_age_s() -> float:
+    """Seconds since this process started (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/stat") as fh:
+            started = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, uptime - started / os.sysconf("SC_CLK_TCK"))
+
+
 @contextlib.asynccontextmanager
 async def service_runtime(name: str, registry: CollectorRegistry,
                           ready: Callable[[], Checks],
@@ -70,12 +100,17 @@ async def service_runtime(name: str, registry: CollectorRegistry,
     postgres, kafka, service = PostgresSettings(), KafkaSettings(), ServiceSettings()
     setup_logging(name, service.log_level)
     stop = stop_event_on_signals()
+    steps = _Steps()
     await _retry("PostgreSQL", lambda: migrate_dsn(postgres.database_url), stop)
+    steps.done("migrate")
     pool = await _retry("PostgreSQL", lambda: create_pool(postgres), stop)
     assert isinstance(pool, asyncpg.Pool)
+    steps.done("pool")
     await ensure_topics(kafka)
+    steps.done("topics")
     producer = build_producer(kafka, client_id=name)
     await producer.start()
+    steps.done("producer")
     listener = NotifyListener(postgres.database_url)
     await _retry("PostgreSQL", listener.start, stop)
     async def ready_checks() -> Checks:
@@ -84,7 +119,8 @@ async def service_runtime(name: str, registry: CollectorRegistry,
     ops, lifecycle = await start_ops_server(service.metrics_host, service.metrics_port,
                                             registry, ready_checks, details)
     stop_watch = asyncio.create_task(_drain_on(stop, lifecycle))
-    log.info("%s started", name)
+    steps.done("listener")
+    log.info("%s started (%s)", name, steps)
     try:
         yield ServiceRuntime(name, pool, producer, stop, listener, postgres, kafka, service)
     finally:

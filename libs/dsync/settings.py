@@ -63,10 +63,12 @@ class KafkaSettings(_Frozen):
     """Largest record a producer sends (its `max_request_size`) and a consumer fetches per
     partition. A SCIM write whose command is larger is answered 413; on Apache Kafka the
     topic's `max.message.bytes` must be at least this."""
-    kafka_session_timeout_ms: int = Field(6000, ge=1000, le=300_000)
-    """How long the group waits for a dead member before moving its partitions (a
-    SIGKILLed consumer's partitions are idle this long)."""
-    kafka_heartbeat_interval_ms: int = Field(2000, ge=100, le=100_000)
+    kafka_session_timeout_ms: int = Field(2000, ge=1000, le=300_000)
+    """How long the group waits for a dead member before moving its partitions, when its
+    successor cannot evict it at once (another host; see `dsync.pipeline.predecessors`).
+    2 s suits the embedded broker; Apache Kafka refuses less than its
+    `group.min.session.timeout.ms` (6 s by default): use 10000 there."""
+    kafka_heartbeat_interval_ms: int = Field(500, ge=100, le=100_000)
     """Consumer-group heartbeat; keep it at most a third of the session timeout."""
     kafka_commands_partitions: int = Field(16, ge=1)
     kafka_events_partitions: int = Field(16, ge=1)

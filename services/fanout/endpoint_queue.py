@@ -1,11 +1,12 @@
 """Draining one endpoint's queue: in order, signed, one attempt in flight at a time.
 
-`EndpointQueue.drain` is run by the delivery worker for an endpoint it has leased. It reads
-the queue in (sequence, id) order in batches, renews the lease as it goes, sends each
-delivery after the previous one got a 2xx, and stops at the first failure (recorded with
-its retry time, or `dead` + endpoint paused) or when the queue is empty or not yet due.
-Plain successes are recorded once per batch; anything else at once. It gives the lease
-back when it ends, whatever happened.
+`EndpointQueue.drain` is run by the delivery worker for an endpoint whose lock it holds
+(endpoint_locks.py). It reads the queue in (sequence, id) order in batches, each read
+checking the lock is still held, sends each delivery after the previous one got a 2xx
+(and only while the lock connection is alive), and stops at the first failure (recorded
+with its retry time, or `dead` + endpoint paused) or when the queue is empty or not yet
+due. Plain successes are recorded once per batch; anything else at once. It gives the
+lock back when it ends, whatever happened.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import asyncpg
 
 from dsync_services.fanout import repository as repo
 from dsync_services.fanout.backoff import next_step
+from dsync_services.fanout.endpoint_locks import EndpointLocks
 from dsync_services.fanout.metrics import FanoutMetrics
 from dsync_services.fanout.sender import AttemptResult, Sender
 from dsync_services.fanout.settings import WebhookSettings
@@ -33,20 +35,22 @@ UNRECORDABLE = "(the error text could not be stored)"
 
 class EndpointQueue:
     def __init__(self, pool: asyncpg.Pool, settings: WebhookSettings, sender: Sender,
-                 metrics: FanoutMetrics, owner: str) -> None:
+                 metrics: FanoutMetrics, locks: EndpointLocks) -> None:
         self.pool, self.settings, self.sender = pool, settings, sender
-        self.metrics, self.owner = metrics, owner
+        self.metrics, self.locks = metrics, locks
 
     async def drain(self, webhook_id: UUID, stop: asyncio.Event) -> None:
         """Deliver one endpoint's due deliveries in order until empty, failed or stopped."""
         s = self.settings
         try:
             while not stop.is_set():
-                leased = await repo.lease_batch(self.pool, webhook_id, self.owner,
-                                                s.webhook_lease_s, s.webhook_batch)
-                if leased is None or not leased[1]:
+                if not self.locks.held:
                     return
-                endpoint, batch = leased
+                owned = await repo.next_batch(self.pool, webhook_id, self.locks.backend_pid,
+                                              s.webhook_batch)
+                if owned is None or not owned[1]:
+                    return
+                endpoint, batch = owned
                 if not await self._send_batch(endpoint, batch, stop):
                     return
         except DB_ERRORS as exc:
@@ -55,9 +59,9 @@ class EndpointQueue:
             log.exception("delivery task for endpoint %s crashed", webhook_id)
         finally:
             try:
-                await repo.release(self.pool, webhook_id, self.owner)
+                await self.locks.unlock(webhook_id)
             except DB_ERRORS as exc:
-                log.warning("could not release endpoint %s: %s", webhook_id, exc)
+                log.warning("could not unlock endpoint %s: %s", webhook_id, exc)
 
     async def _send_batch(self, endpoint: repo.Endpoint, batch: list[repo.Delivery],
                           stop: asyncio.Event) -> bool:
@@ -67,16 +71,10 @@ class EndpointQueue:
         recorded), so a healthy receiver costs one transaction per batch, not per event.
         """
         done: list[tuple[repo.Delivery, datetime, int, float]] = []
-        lease_s = self.settings.webhook_lease_s
-        renewed = time.monotonic()
         try:
             for delivery in batch:
-                if not delivery.due or stop.is_set():
+                if not delivery.due or stop.is_set() or not self.locks.held:
                     return False
-                if time.monotonic() - renewed > lease_s / 3:
-                    if not await repo.renew(self.pool, endpoint.id, self.owner, lease_s):
-                        return False  # paused, deleted, or taken over meanwhile
-                    renewed = time.monotonic()
                 started_at = datetime.now(UTC)
                 result = await self.sender.send(endpoint.url, *self._request(endpoint,
                                                                              delivery))

@@ -29,7 +29,8 @@ async def main() -> None:
 
     async def deliver(rt: ServiceRuntime) -> None:
         async with Sender(settings) as sender:
-            worker = DeliveryWorker(rt.pool, rt.listener, settings, sender, metrics)
+            worker = DeliveryWorker(rt.postgres.database_url, rt.pool, rt.listener,
+                                    settings, sender, metrics)
             await worker.run(rt.stop)
 
     async def retain(rt: ServiceRuntime) -> None:

@@ -1,9 +1,9 @@
 """PostgreSQL reads and writes of the delivery worker.
 
-An endpoint's queue is owned by one worker at a time through a lease on its `webhooks`
-row (`lease_owner`, `lease_until`), claimed with `FOR UPDATE SKIP LOCKED`: workers in
-several fanout processes never deliver the same queue concurrently, and a crashed
-worker's queues are taken over when the lease expires (so a delivery may be sent twice;
+An endpoint's queue is owned by one worker at a time through a session-level advisory lock
+held on the worker's own connection (endpoint_locks.py): workers in several fanout
+processes never deliver the same queue concurrently, and a crashed worker's queues are
+free the moment its connection dies (a delivery in flight at the crash may be sent twice;
 receivers dedupe by event id). The queue is read strictly in (sequence, id) order.
 """
 from __future__ import annotations
@@ -15,8 +15,16 @@ from uuid import UUID
 import asyncpg
 
 from dsync.ledger import writes
+from dsync_services.fanout.endpoint_locks import KEY_SQL, NAMESPACE
 
 _QUEUED = "('pending', 'retrying')"
+
+
+def _locked_by(pid: str, webhook_id: str) -> str:
+    """SQL: the endpoint's lock is held by backend `pid`."""
+    return ("EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+            f" AND l.classid = {NAMESPACE}::oid AND l.objsubid = 2"
+            f" AND l.objid = {KEY_SQL.format(id=webhook_id)}::oid AND l.pid = {pid})")
 
 
 @dataclass(frozen=True)
@@ -42,23 +50,22 @@ class Delivery:
     due: bool
 
 
-async def claim_due(pool: asyncpg.Pool, owner: str, limit: int, lease_s: float) -> list[UUID]:
-    """Lease up to `limit` active endpoints whose queue head is due, longest-waiting first."""
+async def due_endpoints(pool: asyncpg.Pool, limit: int, busy: list[UUID]) -> list[UUID]:
+    """Up to `limit` active endpoints whose queue head is due, longest-waiting first, leaving
+    out `busy` ones and those whose lock another worker holds (candidates to `try_lock`).
+    The lock table is read once per call, not once per endpoint."""
     rows = await pool.fetch(
-        "WITH heads AS ("
+        "WITH held AS MATERIALIZED ("
+        "  SELECT l.objid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+        f"  AND l.classid = {NAMESPACE}::oid AND l.objsubid = 2"
+        "), heads AS ("
         "  SELECT w.id, (SELECT d.next_attempt_at FROM webhook_deliveries d"
         f"   WHERE d.webhook_id = w.id AND d.status IN {_QUEUED}"
         "    ORDER BY d.sequence, d.id LIMIT 1) AS due_at"
-        "  FROM webhooks w WHERE w.status = 'active'"
-        "   AND (w.lease_until IS NULL OR w.lease_until < now())"
-        "), due AS ("
-        "  SELECT w.id FROM webhooks w JOIN heads h ON h.id = w.id"
-        "  WHERE h.due_at <= now() AND w.status = 'active'"
-        "   AND (w.lease_until IS NULL OR w.lease_until < now())"
-        "  ORDER BY h.due_at LIMIT $2 FOR UPDATE OF w SKIP LOCKED"
-        ") UPDATE webhooks w SET lease_owner = $1,"
-        "  lease_until = now() + make_interval(secs => $3)"
-        " FROM due WHERE w.id = due.id RETURNING w.id", owner, limit, lease_s)
+        "  FROM webhooks w WHERE w.status = 'active' AND w.id <> ALL($2::uuid[])"
+        ") SELECT h.id FROM heads h WHERE h.due_at <= now()"
+        f"  AND NOT EXISTS (SELECT 1 FROM held WHERE held.objid = {KEY_SQL.format(id='h.id')}"
+        "::oid) ORDER BY h.due_at LIMIT $1", limit, busy)
     return [r["id"] for r in rows]
 
 
@@ -71,19 +78,19 @@ async def seconds_to_next_retry(pool: asyncpg.Pool) -> float | None:
     return None if value is None else max(0.0, float(value))
 
 
-async def lease_batch(pool: asyncpg.Pool, webhook_id: UUID, owner: str, lease_s: float,
+async def next_batch(pool: asyncpg.Pool, webhook_id: UUID, lock_pid: int,
                       limit: int) -> tuple[Endpoint, list[Delivery]] | None:
-    """Renew the lease and read the next `limit` queued deliveries in order.
+    """Read the next `limit` queued deliveries in order, if the endpoint's lock is still
+    held by backend `lock_pid` (the worker's lock connection).
 
-    None when the lease is no longer ours or the endpoint was paused or deleted.
+    None when the lock is no longer ours or the endpoint was paused or deleted.
     """
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "UPDATE webhooks SET lease_until = now() + make_interval(secs => $3)"
-            " WHERE id = $1 AND lease_owner = $2 AND status = 'active'"
-            " RETURNING id, tenant_id, url, secret, CASE WHEN previous_secret_expires_at"
-            " > now() THEN previous_secret END AS previous_secret",
-            webhook_id, owner, lease_s)
+            "SELECT id, tenant_id, url, secret, CASE WHEN previous_secret_expires_at"
+            " > now() THEN previous_secret END AS previous_secret FROM webhooks"
+            f" WHERE id = $1 AND status = 'active' AND {_locked_by('$2::int', '$1::uuid')}",
+            webhook_id, lock_pid)
         if row is None:
             return None
         rows = await conn.fetch(
@@ -96,14 +103,6 @@ async def lease_batch(pool: asyncpg.Pool, webhook_id: UUID, owner: str, lease_s:
     return endpoint, [Delivery(**dict(r)) for r in rows]
 
 
-async def renew(pool: asyncpg.Pool, webhook_id: UUID, owner: str, lease_s: float) -> bool:
-    """Extend the lease; False when it is no longer ours or the endpoint is not active."""
-    return await pool.fetchval(
-        "UPDATE webhooks SET lease_until = now() + make_interval(secs => $3)"
-        " WHERE id = $1 AND lease_owner = $2 AND status = 'active' RETURNING true",
-        webhook_id, owner, lease_s) is not None
-
-
 async def retry_now(pool: asyncpg.Pool, operation_id: UUID) -> bool:
     """Ledger retry of a `webhook_delivery` operation: its waiting (or dead) delivery is due
     now, with a fresh retry budget. False when there is no such delivery."""
@@ -112,12 +111,6 @@ async def retry_now(pool: asyncpg.Pool, operation_id: UUID) -> bool:
         " next_attempt_at = now(), updated_at = now() WHERE operation_id = $1"
         " AND status IN ('retrying', 'dead')", operation_id)
     return not status.endswith(" 0")
-
-
-async def release(pool: asyncpg.Pool, webhook_id: UUID, owner: str) -> None:
-    """Give the endpoint's lease back (no-op when it is no longer ours)."""
-    await pool.execute("UPDATE webhooks SET lease_owner = NULL, lease_until = NULL"
-                       " WHERE id = $1 AND lease_owner = $2", webhook_id, owner)
 
 
 async def record_attempt(pool: asyncpg.Pool, endpoint: Endpoint, delivery: Delivery, *,

@@ -5,7 +5,7 @@ the SSRF policy always agree.
 """
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from dsync.settings import _Frozen
 
@@ -30,18 +30,9 @@ class WebhookSettings(_Frozen):
     """Deliveries of one queue fetched per round trip to the database."""
     webhook_poll_interval_s: float = Field(5.0, gt=0)
     """Fallback poll when no NOTIFY arrives (due retries are also woken on time)."""
-    webhook_lease_s: float = Field(60.0, gt=0)
-    """How long a worker owns an endpoint queue without renewing (crash takeover time)."""
     webhook_rotation_overlap_s: float = Field(86_400.0, ge=0)
     """How long the previous secret keeps signing after `rotate-secret` (default 24 h)."""
     webhook_retention_s: float = Field(7 * 86_400.0, gt=0)
     """Delivered deliveries and attempt logs older than this are deleted."""
     webhook_cleanup_interval_s: float = Field(300.0, gt=0)
     webhook_max_per_tenant: int = Field(50, ge=1)
-
-    @model_validator(mode="after")
-    def _lease_outlives_attempts(self) -> WebhookSettings:
-        if self.webhook_lease_s < 3 * self.webhook_timeout_s:
-            raise ValueError("DSYNC_WEBHOOK_LEASE_S must be at least 3 x DSYNC_WEBHOOK_TIMEOUT_S"
-                             " (a lease must outlive an attempt)")
-        return self

@@ -97,7 +97,7 @@ def main() -> int:
     per_service = {name: {"DSYNC_METRICS_PORT": str(base_port + i)}
                    for i, name in enumerate(SERVICES) if name != "gateway"}
     supervisor = Supervisor(env=env, run_dir=STATE_DIR / "run", log_dir=STATE_DIR / "logs",
-                            per_service_env=per_service)
+                            per_service_env=per_service, spares=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -209,3 +209,8 @@ class FakePool:
 
     async def expire_connections(self) -> None:
         self.expired += 1
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        """Queries outside a transaction (e.g. the consumer's look for dead predecessors in
+        `service_heartbeats`): nothing found."""
+        return []

@@ -109,7 +109,9 @@ class RunningStack:
         return (self.workdir / "logs" / f"{service}.log").read_text(errors="replace")
 
 
-async def start_stack(bootstrap: str, database_url: str, **env_overrides: str) -> RunningStack:
+async def start_stack(bootstrap: str, database_url: str, *, spares: bool = False,
+                      **env_overrides: str) -> RunningStack:
+    """The five services as processes (as `make run`, which also keeps warm `spares`)."""
     workdir = Path(tempfile.mkdtemp(prefix="dsync-stack-"))
     port = free_port()
     admin_token = "dsync_admin_" + secrets.token_urlsafe(24)
@@ -131,7 +133,7 @@ async def start_stack(bootstrap: str, database_url: str, **env_overrides: str) -
     per_service = {name: {"DSYNC_METRICS_PORT": str(free_port())}
                    for name in SERVICES if name != "gateway"}
     supervisor = Supervisor(env=env, run_dir=workdir / "run", log_dir=workdir / "logs",
-                            per_service_env=per_service)
+                            per_service_env=per_service, spares=spares)
     supervisor.start()
     stack = RunningStack(supervisor, f"http://127.0.0.1:{port}", admin_token, database_url,
                          bootstrap, prefix, workdir)

@@ -1,6 +1,8 @@
-"""The webhook tables on real PostgreSQL: log retention, claiming queues, ledger retries."""
+"""The webhook tables on real PostgreSQL: log retention, claiming queues (locks that die
+with their owner), ledger retries."""
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -13,6 +15,7 @@ from dsync.db.pool import connect
 from dsync_services.fanout import repository as repo
 from dsync_services.fanout import webhook_store as store
 from dsync_services.fanout.cleanup import purge_once
+from dsync_services.fanout.endpoint_locks import EndpointLocks
 
 
 @pytest.fixture
@@ -60,24 +63,67 @@ async def test_retention_deletes_old_finished_rows_and_keeps_open_work(
     assert await pool.fetchval("SELECT count(*) FROM webhook_attempts") == 1
 
 
-async def test_claims_are_exclusive_and_follow_the_queue_head(pool: asyncpg.Pool) -> None:
-    tenant, wid = await _endpoint(pool)
-    assert await repo.claim_due(pool, "a", 10, 30) == []  # empty queue: nothing to claim
-    head = await _delivery(pool, tenant, wid, 1, "retrying")
-    await pool.execute("UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1h'"
-                       " WHERE id = $1", head)
-    await _delivery(pool, tenant, wid, 2, "pending")
-    assert await repo.claim_due(pool, "a", 10, 30) == []  # head not due: the queue waits
-    assert 3500 < (await repo.seconds_to_next_retry(pool) or 0) <= 3600
-    await pool.execute("UPDATE webhook_deliveries SET next_attempt_at = now() WHERE id = $1",
-                       head)
-    assert await repo.claim_due(pool, "a", 10, 30) == [wid]
-    assert await repo.claim_due(pool, "b", 10, 30) == []  # leased by "a"
-    endpoint, batch = await repo.lease_batch(pool, wid, "a", 30, 10) or (None, [])
-    assert endpoint is not None and [d.sequence for d in batch] == [1, 2]
-    assert await repo.lease_batch(pool, wid, "b", 30, 10) is None
-    await repo.release(pool, wid, "a")
-    assert await repo.claim_due(pool, "b", 10, 30) == [wid]
+async def _locks(database_url: str) -> EndpointLocks:
+    locks = EndpointLocks(database_url)
+    await locks.open()
+    return locks
+
+
+async def _claim(pool: asyncpg.Pool, locks: EndpointLocks) -> list[uuid.UUID]:
+    return await locks.try_lock(await repo.due_endpoints(pool, 10, []))
+
+
+async def test_claims_are_exclusive_and_follow_the_queue_head(pool: asyncpg.Pool,
+                                                              database_url: str) -> None:
+    a, b = await _locks(database_url), await _locks(database_url)
+    try:
+        tenant, wid = await _endpoint(pool)
+        assert await _claim(pool, a) == []  # empty queue: nothing to claim
+        head = await _delivery(pool, tenant, wid, 1, "retrying")
+        await pool.execute("UPDATE webhook_deliveries SET next_attempt_at = now()"
+                           " + interval '1h' WHERE id = $1", head)
+        await _delivery(pool, tenant, wid, 2, "pending")
+        assert await _claim(pool, a) == []  # head not due: the queue waits
+        assert 3500 < (await repo.seconds_to_next_retry(pool) or 0) <= 3600
+        await pool.execute("UPDATE webhook_deliveries SET next_attempt_at = now()"
+                           " WHERE id = $1", head)
+        assert await _claim(pool, a) == [wid]
+        assert await repo.due_endpoints(pool, 10, []) == []  # locked: not a candidate
+        assert await b.try_lock([wid]) == []  # locked by "a"
+        endpoint, batch = await repo.next_batch(pool, wid, a.backend_pid, 10) or (None, [])
+        assert endpoint is not None and [d.sequence for d in batch] == [1, 2]
+        assert await repo.next_batch(pool, wid, b.backend_pid, 10) is None
+        await a.unlock(wid)
+        assert await _claim(pool, b) == [wid]
+        assert await repo.next_batch(pool, wid, a.backend_pid, 10) is None
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_dead_owner_frees_its_queues_at_once(pool: asyncpg.Pool,
+                                                     database_url: str) -> None:
+    """The owner's session ends (as when its process is killed): its queue is free at once,
+    and the old owner knows it holds nothing any more."""
+    a, b = await _locks(database_url), await _locks(database_url)
+    try:
+        tenant, wid = await _endpoint(pool)
+        await _delivery(pool, tenant, wid, 1, "pending")
+        assert await _claim(pool, a) == [wid]
+        assert await b.try_lock([wid]) == []
+        assert await pool.fetchval("SELECT pg_terminate_backend($1)", a.backend_pid)
+        await a.heartbeat(asyncio.Event())  # returns at the first failed ping
+        assert not a.held
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await _claim(pool, b):  # the backend exits a moment after the signal
+            assert asyncio.get_running_loop().time() < deadline, "lock never freed"
+            await asyncio.sleep(0.05)
+        assert await repo.next_batch(pool, wid, b.backend_pid, 10) is not None
+        with pytest.raises(asyncpg.InterfaceError):
+            await a.try_lock([wid])
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def test_ledger_retry_requeues_a_dead_delivery(pool: asyncpg.Pool,

@@ -63,3 +63,34 @@ def test_backoff_doubles_up_to_its_cap_and_resets() -> None:
     assert [b.next() for _ in range(5)] == [0.05, 0.1, 0.2, 0.3, 0.3]
     b.reset()
     assert b.next() == 0.05
+
+
+async def test_a_consumer_never_pauses_unassigned_or_right_after_an_assignment() -> None:
+    """A restarted consumer joins while producers are busy (they send no wake-up): it must
+    not pause before it owns partitions, nor on its first poll after an assignment."""
+    from aiokafka import TopicPartition
+
+    from dsync.pipeline.consumer import PipelineConsumer
+    from dsync.pipeline.listener import NotifyListener
+    from dsync.settings import KafkaSettings
+
+    async def handler(_tp: object, _records: object) -> None:
+        return None
+
+    listener = NotifyListener("postgresql://unused")
+    listener.connected.set()
+    consumer = PipelineConsumer(KafkaSettings(kafka_idle_after_s=1.0), topic="t",
+                                group_id="g", service="s", handler=handler,
+                                listener=listener, wake_channel="w")
+    try:
+        clock = FakeClock()
+        consumer.clock = IdleClock(1.0, now=clock)
+        clock.t += 5
+        assert not consumer._may_pause()  # noqa: SLF001 - idle, but nothing assigned
+        await consumer.assignment.on_partitions_assigned([TopicPartition("t", 0)])
+        assert not consumer._may_pause()  # noqa: SLF001 - a new assignment: poll first
+        assert not consumer._may_pause()  # noqa: SLF001 - ... for a whole quiet spell
+        clock.t += 1.1
+        assert consumer._may_pause()  # noqa: SLF001
+    finally:
+        await consumer.consumer.stop()

@@ -99,8 +99,23 @@ async def create_pool(settings: PostgresSettings, *, acquire_timeout_s: float | 
     return bounded
 
 
+OWNER_SESSION_SETTINGS = {
+    "tcp_keepalives_idle": "5",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "11000",
+}
+"""Server-side TCP liveness of a dedicated connection. An owner that dies with its socket
+closed (SIGKILL, crash) loses its session at once; one whose host or network vanishes
+without a FIN is dropped by PostgreSQL after at most ~11 s (5 s idle + 3 probes 2 s apart,
+or 11 s of unacknowledged data). Session-level advisory locks die with the session, so
+this bounds how long a vanished owner can keep one. (No effect on Unix sockets, where the
+kernel reports a dead peer at once.)"""
+
+
 async def connect(dsn: str) -> asyncpg.Connection:
-    """A single connection with the same codecs (LISTEN connections, tools)."""
-    conn = await asyncpg.connect(dsn)
+    """A single connection with the same codecs (LISTEN connections, lock owners, tools),
+    with `OWNER_SESSION_SETTINGS` so the server notices a vanished client quickly."""
+    conn = await asyncpg.connect(dsn, server_settings=OWNER_SESSION_SETTINGS)
     await _init_connection(conn)
     return conn

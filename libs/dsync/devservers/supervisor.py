@@ -5,6 +5,7 @@ it. Each service's PID is written to `<run_dir>/<service>.pid` and rewritten on 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ class Managed:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0
+    spare: subprocess.Popen[bytes] | None = None
 
 
 @dataclass
@@ -41,6 +43,15 @@ class Supervisor:
     services: tuple[str, ...] = field(default_factory=lambda: SERVICES)
     per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     restart_delay_s: float = 0.5
+    """Pause before restarting a process that died within `stable_s` of its start (a crash
+    loop); one that ran longer is restarted at once (a crash is a failover: every second
+    the service is down counts)."""
+    stable_s: float = 10.0
+    spares: bool = False
+    """Keep a warm spare per service: a process with its imports done, waiting on stdin
+    (`dsync.process.run_service`). A service that dies is replaced by its spare at once
+    instead of a cold start (seconds of imports on a loaded machine), and a new spare is
+    started behind it. Costs one idle process per service."""
     _managed: dict[str, Managed] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -55,6 +66,9 @@ class Supervisor:
                    "DSYNC_SERVICE_NAME": name}
             self._managed[name] = Managed(name, env)
             self._spawn(self._managed[name])
+        if self.spares:
+            for m in self._managed.values():
+                self._spawn_spare(m)
         self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._thread.start()
 
@@ -71,18 +85,50 @@ class Supervisor:
         m.started_at = time.monotonic()
         (self.run_dir / f"{m.name}.pid").write_text(f"{m.process.pid}\n")
 
+    def _spawn_spare(self, m: Managed) -> None:
+        out = (open(self.log_dir / f"{m.name}.log", "ab")  # noqa: SIM115
+               if self.log_dir else None)
+        try:
+            m.spare = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", f"dsync_services.{m.name}"],
+                env={**m.env, "DSYNC_SPARE": "1"}, stdin=subprocess.PIPE,
+                stdout=out, stderr=subprocess.STDOUT if out else None)
+        finally:
+            if out:
+                out.close()
+
+    def _promote(self, m: Managed) -> bool:
+        """Let the warm spare take over; False when there is none alive."""
+        spare, m.spare = m.spare, None
+        if spare is None or spare.poll() is not None or spare.stdin is None:
+            return False
+        try:
+            spare.stdin.write(b"go\n")
+            spare.stdin.close()
+        except OSError:
+            return False
+        m.process = spare
+        m.started_at = time.monotonic()
+        (self.run_dir / f"{m.name}.pid").write_text(f"{spare.pid}\n")
+        return True
+
     def _watch(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(0.1):
             for m in self._managed.values():
                 if m.process is not None and m.process.poll() is not None \
                         and not self._stop.is_set():
                     code = m.process.returncode
                     log.warning("%s exited (%s); restarting", m.name, code)
                     print(f"[dsync] {m.name} exited with {code}; restarting", flush=True)
-                    time.sleep(self.restart_delay_s)
+                    crash_loop = time.monotonic() - m.started_at < self.stable_s
+                    m.restarts += 1
+                    if not crash_loop and self._promote(m):
+                        self._spawn_spare(m)
+                        continue
+                    if crash_loop:
+                        time.sleep(self.restart_delay_s)
                     if self._stop.is_set():
                         return
-                    m.restarts += 1
                     self._spawn(m)
 
     def pid(self, name: str) -> int:
@@ -102,6 +148,12 @@ class Supervisor:
         if self._thread:
             self._thread.join(timeout=2)
         procs = [m.process for m in self._managed.values() if m.process is not None]
+        for m in self._managed.values():
+            if m.spare is not None:
+                procs.append(m.spare)
+                with contextlib.suppress(OSError):
+                    if m.spare.stdin is not None:
+                        m.spare.stdin.close()  # a waiting spare exits on EOF
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)

@@ -17,7 +17,10 @@ Fetching, two ways (see `idle`):
 Both fall back to plain long-polling while the LISTEN connection is down.
 Broker reset (the embedded broker loses everything on restart): seen as the topic gone
 from metadata or offset commits failing; the topics are created again and the consumer
-rejoins. Liveness and assignment go to `service_heartbeats` for the gateway's /healthz.
+rejoins. Liveness and assignment go to `service_heartbeats` for the gateway's /healthz,
+with the group member id, written as soon as partitions are assigned: the process that
+replaces a crashed one evicts the dead member at start (`predecessors`), so its partitions
+move at once instead of after the session timeout.
 """
 from __future__ import annotations
 
@@ -25,7 +28,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import time
 from collections.abc import Awaitable, Callable
 
@@ -40,7 +42,8 @@ from dsync.kafka.topics import ensure_topics
 from dsync.pipeline.backoff import Backoff
 from dsync.pipeline.idle import IdleClock
 from dsync.pipeline.listener import NotifyListener
-from dsync.process import sleep_or_stop, wait_either
+from dsync.pipeline.predecessors import evict_dead_predecessors, this_instance
+from dsync.process import wait_either
 from dsync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self) -> None:
         self.partitions: set[TopicPartition] = set()
         self.generation = 0
+        self.changed = asyncio.Event()
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self.partitions -= set(revoked)
@@ -70,6 +74,9 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self.partitions |= set(assigned)
         self.generation += 1
+        self.changed.set()
+        log.info("assigned partitions %s (generation %d)",
+                 sorted(tp.partition for tp in assigned), self.generation)
 
 
 class PipelineConsumer:
@@ -93,7 +100,8 @@ class PipelineConsumer:
         self.linger_s = linger_ms / 1000
         self._woken_at = float("-inf")
         self._drained = False
-        self.instance = f"{socket.gethostname()}-{os.getpid()}"
+        self._polled_generation = 0
+        self.instance = this_instance()
         self.assignment = _Assignment()
         self.clock = IdleClock(settings.kafka_idle_after_s)
         self._wake = asyncio.Event()
@@ -121,6 +129,9 @@ class PipelineConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; then leave the group cleanly."""
+        if self.pool is not None:
+            await evict_dead_predecessors(self.pool, self.settings.kafka_bootstrap,
+                                          self.service, self.group_id)
         heartbeat = asyncio.create_task(self._report_heartbeats(stop))
         try:
             while not stop.is_set():
@@ -169,6 +180,10 @@ class PipelineConsumer:
                 await self._commit({tp: records[-1].offset + 1 for (tp, records), ok
                                     in zip(batches.items(), done, strict=True)
                                     if ok and fresh and tp in self.assignment.partitions})
+                # Quiet time counts from the end of the batch: a batch that took long (a
+                # database stall) must not look like a quiet spell, or the consumer would
+                # pause while busy producers (which send no wake-up) wait for it.
+                self.clock.saw_records()
                 if self._commit_failures >= 3:
                     raise BrokerReset("offset commits keep failing")
         finally:
@@ -218,7 +233,15 @@ class PipelineConsumer:
                 and self.listener.connected.is_set())
 
     def _may_pause(self) -> bool:
-        if not self._listening():
+        """Pause only with partitions to pause, and never right after an assignment: the
+        producers may be busy (so they send no wake-up), and what they produced while
+        nobody owned the partitions is waiting."""
+        if not self._listening() or not self.assignment.partitions:
+            return False
+        if self.assignment.generation != self._polled_generation:
+            self._polled_generation = self.assignment.generation
+            self.clock.saw_records()
+            self._drained = False
             return False
         return self._drained if self.notified else self.clock.idle()
 
@@ -285,17 +308,26 @@ class PipelineConsumer:
         if self.pool is None:
             return
         while not stop.is_set():
+            self.assignment.changed.clear()
             parts = sorted(tp.partition for tp in self.assignment.partitions)
             self.lag = await self._measure_lag()
             try:
                 await self.pool.execute(
                     "INSERT INTO service_heartbeats (service, instance, topic, partitions, "
-                    "updated_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (service, instance) "
-                    "DO UPDATE SET topic = $3, partitions = $4, updated_at = now()",
-                    self.service, self.instance, self.topic, parts)
+                    "group_id, member_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now())"
+                    " ON CONFLICT (service, instance) DO UPDATE SET topic = $3,"
+                    " partitions = $4, group_id = $5, member_id = $6, updated_at = now()",
+                    self.service, self.instance, self.topic, parts, self.group_id,
+                    self._member_id())
             except Exception as exc:  # noqa: BLE001 - reporting must outlive any failure
                 log.warning("heartbeat write failed: %s: %s", type(exc).__name__, exc)
-            await sleep_or_stop(stop, HEARTBEAT_EVERY_S)
+            await wait_either(stop, self.assignment.changed, HEARTBEAT_EVERY_S)
+
+    def _member_id(self) -> str | None:
+        """The group member id (aiokafka keeps it on its coordinator; no public API)."""
+        coordinator = getattr(self.consumer, "_coordinator", None)
+        member = getattr(coordinator, "member_id", "")
+        return member or None
 
     async def _measure_lag(self) -> int:
         """Sum over held partitions of high watermark minus position (0 when unknown)."""

@@ -16,7 +16,7 @@ and the consumer retries the batch with backoff, never committing past it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -37,6 +37,19 @@ WITH ins AS (INSERT INTO consumed_events (consumer, event_id)
              SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id)
 SELECT coalesce(array_agg(event_id), '{}') FROM ins
 """
+
+
+def _first_of_each(events: Iterable[CloudEvent]) -> list[CloudEvent]:
+    """Drop repeats of an event id within one batch (a relay republishing after a crash or
+    a broker reset can put the same event twice in one fetch): the dedupe row says "new"
+    for the id once, and the effect must be applied once."""
+    seen: set[str] = set()
+    out: list[CloudEvent] = []
+    for event in events:
+        if event.id not in seen:
+            seen.add(event.id)
+            out.append(event)
+    return out
 
 
 class EventEffects(Protocol):
@@ -102,7 +115,7 @@ class TrackedEvents:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 fresh = set(await conn.fetchval(_DEDUPE, self.name, [e.id for e in events]))
-                new = [e for e in events if UUID(e.id) in fresh]
+                new = _first_of_each(e for e in events if UUID(e.id) in fresh)
                 emitted: list[DraftEvent] = []
                 if new:
                     await self.effects.apply(conn, new, emitted)

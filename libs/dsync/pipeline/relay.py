@@ -4,6 +4,10 @@ Any process may host it (the directory does by default); one relay is active at 
 Leadership is a PostgreSQL advisory lock taken by a *blocking* `pg_advisory_lock` on the
 relay's own connection: a standby waits inside PostgreSQL at no cost, and the lock is
 released the moment the leader's connection dies (SIGKILL included), not after a timer.
+A leader whose connection silently vanished is dropped by PostgreSQL within ~11 s (TCP
+keepalives, `dsync.db.pool.OWNER_SESSION_SETTINGS`); the leader itself pings its
+connection at least every `HEARTBEAT_S` (bounded by HEARTBEAT_TIMEOUT_S) and steps down at
+the first failure, before a standby can take over.
 
 The leader wakes on `NOTIFY dsync_outbox` (and polls every `poll_s` as a fallback), reads
 up to BATCH unpublished events in outbox order as raw JSON text (no decode/encode), sends
@@ -48,6 +52,8 @@ from dsync.settings import KafkaSettings
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x6F7574626F78  # "outbox"
 BATCH = 500
+HEARTBEAT_S = 1.0
+HEARTBEAT_TIMEOUT_S = 2.0
 
 _PENDING = ("SELECT id, tenant_id, event::text AS event, "
             + ", ".join(f"event->>'{a}' AS ce_{a}" for a in ATTRIBUTES)
@@ -96,6 +102,7 @@ class OutboxRelay:
         self._offsets: dict[int, int] = {}
         self._fence: int | None = None
         self._fenced_at = float("-inf")
+        self._pinged = 0.0
         listener.subscribe(channels.OUTBOX, lambda _payload: self._wake.set())
         listener.on_connect(self._wake.set)  # catch up on NOTIFYs missed while down
 
@@ -121,18 +128,36 @@ class OutboxRelay:
                 "SELECT fence_offset FROM relay_state WHERE id = 1")
             if await self._check_fence():
                 await self._on_regression("fence offset")
+            self._pinged = time.monotonic()
             while not stop.is_set():
                 self._wake.clear()
                 published = await self.publish_pending()
                 if published and published < BATCH and self.kafka.relay_linger_ms:
                     await asyncio.sleep(self.kafka.relay_linger_ms / 1000)  # batch up
                 if published < BATCH and not self._wake.is_set():
-                    await wait_either(stop, self._wake, self.poll_s)
-                if conn.is_closed():
-                    raise asyncpg.InterfaceError("relay leader connection lost")
+                    await self._wait_pinging(conn, stop)
+                await self._ping_if_due(conn)
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
+
+    async def _wait_pinging(self, conn: DbConnection, stop: asyncio.Event) -> None:
+        """Wait for a wake-up (at most `poll_s`), checking the leader connection meanwhile."""
+        deadline = time.monotonic() + self.poll_s
+        while not stop.is_set() and not self._wake.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            await wait_either(stop, self._wake, min(left, HEARTBEAT_S))
+            await self._ping_if_due(conn)
+
+    async def _ping_if_due(self, conn: DbConnection) -> None:
+        """Raise when the leader connection is gone or a ping of it times out (step down)."""
+        if conn.is_closed():
+            raise asyncpg.InterfaceError("relay leader connection lost")
+        if time.monotonic() - self._pinged >= HEARTBEAT_S:
+            await conn.fetchval("SELECT 1", timeout=HEARTBEAT_TIMEOUT_S)
+            self._pinged = time.monotonic()
 
     async def _acquire(self, conn: DbConnection, stop: asyncio.Event) -> bool:
         """Block in PostgreSQL until the leader lock is ours; False when stopping."""
