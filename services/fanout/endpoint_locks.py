@@ -89,7 +89,8 @@ class EndpointLocks:
             try:
                 await self._call(lambda conn: conn.fetchval("SELECT 1",
                                                             timeout=HEARTBEAT_TIMEOUT_S))
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    asyncpg.InternalClientError):  # a connection left mid-operation
                 break  # _call marked the locks lost
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HEARTBEAT_S)
