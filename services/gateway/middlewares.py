@@ -2,6 +2,7 @@
 per-tenant throttling."""
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -114,6 +115,21 @@ def _is_search(request: web.Request) -> bool:
     return not _INDEXED_LOOKUP.match(request.query.get("filter", ""))
 
 
+async def _hold(app: web.Application, retry_after_s: float) -> None:
+    """Answer a refusal late (a tarpit): a flooding client's worker waits instead of
+    sending its next request at once, which would cost this event loop another refusal.
+    At most `throttle_hold_max` refusals are held at once; the others are answered now."""
+    settings, throttle = app["limit_settings"], app["throttle"]
+    delay = min(settings.throttle_hold_s, retry_after_s)
+    if delay <= 0 or throttle.held >= settings.throttle_hold_max:
+        return
+    throttle.held += 1
+    try:
+        await asyncio.sleep(delay)
+    finally:
+        throttle.held -= 1
+
+
 @web.middleware
 async def throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Per-tenant rate limit and concurrency cap on SCIM requests: 429 + `Retry-After`."""
@@ -130,6 +146,7 @@ async def throttle_middleware(request: web.Request, handler: Handler) -> web.Str
         request.app["metrics"].throttled.labels(refusal.reason, limits.tier).inc()
         what = {"rate": "request rate", "concurrency": "number of concurrent requests",
                 "searches": "number of concurrent list/search requests"}[refusal.reason]
+        await _hold(request.app, refusal.retry_after_s)
         return error_response(429, f"Too many requests: this tenant's {what} limit is "
                               "reached; retry after the Retry-After delay",
                               headers={"Retry-After": str(refusal.retry_after_s)})

@@ -36,6 +36,8 @@ class Throttle:
     buckets: dict[UUID, TokenBucket] = field(default_factory=dict)
     in_flight: dict[UUID, int] = field(default_factory=dict)
     searching: dict[UUID, int] = field(default_factory=dict)
+    held: int = 0
+    """Refusals being held before their answer (see the gateway's throttle middleware)."""
 
     def admit(self, tenant_id: UUID, now: float, rate: float, burst: int,
               max_concurrency: int, *, search: bool = False, max_searches: int = 0

@@ -76,3 +76,31 @@ def test_searches_have_their_own_cap() -> None:
     t.release(A, search=True)
     t.release(A)
     assert t.in_flight == {} and t.searching == {}
+
+
+async def test_refusals_are_held_up_to_the_cap_and_the_rest_answered_at_once() -> None:
+    import asyncio
+
+    from dsync_services.gateway.middlewares import _hold
+    from dsync_services.gateway.tenant_limits import LimitSettings
+    from dsync_services.gateway.throttle import Throttle
+
+    app: dict[str, object] = {"limit_settings": LimitSettings(throttle_hold_s=0.05,
+                                                              throttle_hold_max=1),
+                              "throttle": Throttle()}
+    done: list[str] = []
+
+    async def refused(name: str) -> None:
+        await _hold(app, 1)  # type: ignore[arg-type]
+        done.append(name)
+
+    first = asyncio.create_task(refused("held"))
+    await asyncio.sleep(0)  # the first one is now held
+    assert app["throttle"].held == 1  # type: ignore[attr-defined]
+    await refused("over the cap")  # answered at once
+    await first
+    assert done == ["over the cap", "held"]
+    assert app["throttle"].held == 0  # type: ignore[attr-defined]
+    no_hold = {"limit_settings": LimitSettings(throttle_hold_s=0), "throttle": Throttle()}
+    await _hold(no_hold, 1)  # type: ignore[arg-type]
+    assert no_hold["throttle"].held == 0  # type: ignore[attr-defined]
