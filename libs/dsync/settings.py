@@ -55,6 +55,11 @@ class KafkaSettings(_Frozen):
     kafka_idle_after_s: float = Field(1.0, gt=0, le=600)
     kafka_idle_check_s: float = Field(5.0, gt=0, le=600)
     """A paused consumer still fetches once every this many seconds (a missed NOTIFY)."""
+    kafka_commit_interval_ms: int = Field(200, ge=0, le=60_000)
+    """Consumers commit their offsets at most once per this interval while records flow
+    (and always when a poll finds nothing, before pausing, on a rebalance and at stop).
+    0 commits after every poll. A crash redelivers at most this much; every handler
+    dedupes, so a redelivery changes nothing."""
     kafka_max_backoff_s: float = Field(5.0, gt=0, le=300)
     """Cap of the retry backoff of a batch that failed transiently."""
     kafka_enable_idempotence: bool = False

@@ -19,6 +19,7 @@ from dsync_services.gateway import (
     admin_tenants,
     console,
     openapi,
+    quotas,
     request_ids,
     scim_bulk,
     scim_discovery,
@@ -68,6 +69,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app["pool"], app["producer"], app["auth"] = pool, producer, auth
     app["token_usage"] = TokenUsage(pool)
     app["limits"] = LimitsCache(pool, app["limit_settings"])
+    app["stored_counts"] = quotas.StoredCounts(pool)
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s,
                             max_message_bytes=settings.kafka.kafka_max_message_bytes,

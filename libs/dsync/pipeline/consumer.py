@@ -2,7 +2,10 @@
 
 Per poll: the records of each assigned partition are handed to the handler in offset
 order, partitions side by side (one slow tenant partition does not hold up the others);
-when every handler returned, the offsets of all of them are committed in ONE request.
+when every handler returned, the offsets of all of them are committed in ONE request, at
+most once per `kafka_commit_interval_ms` while records flow (what is due is committed when
+a poll finds nothing, before a pause, when partitions are revoked and at stop). Handlers
+dedupe, so the few records a crash redelivers change nothing.
 Handlers classify poison themselves (dead-letter and return); a handler that raises is
 a transient failure: the same records are retried with `Backoff`, never committed past.
 
@@ -67,8 +70,12 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
         self.partitions: set[TopicPartition] = set()
         self.generation = 0
         self.changed = asyncio.Event()
+        self.before_revoke: Callable[[], Awaitable[None]] | None = None
+        """Commits the offsets still due while the partitions are ours."""
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        if self.before_revoke is not None:
+            await self.before_revoke()
         self.partitions -= set(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -103,9 +110,13 @@ class PipelineConsumer:
         self._polled_generation = 0
         self.instance = this_instance()
         self.assignment = _Assignment()
+        self.assignment.before_revoke = self._commit_before_revoke
         self.clock = IdleClock(settings.kafka_idle_after_s)
         self._wake = asyncio.Event()
         self._commit_failures = 0
+        self._due: dict[TopicPartition, int] = {}
+        """Offsets handled but not committed yet (`kafka_commit_interval_ms`)."""
+        self._committed_at = float("-inf")
         self._past_end: dict[TopicPartition, float] = {}
         self._rewind_checked_at = float("-inf")
         self.consumer = self._new_consumer()
@@ -156,6 +167,8 @@ class PipelineConsumer:
             while not stop.is_set():
                 if watchdog.done():
                     watchdog.result()  # raises BrokerReset
+                if self._commit_failures >= 3:
+                    raise BrokerReset("offset commits keep failing")
                 if self._may_pause():
                     await self._pause_until_woken(stop)
                 try:
@@ -168,6 +181,7 @@ class PipelineConsumer:
                 await self._rewind_past_end(batches)
                 if not batches:
                     self._drained = True
+                    await self._commit_due()
                     continue
                 self.clock.saw_records()
                 generation = self.assignment.generation
@@ -177,18 +191,20 @@ class PipelineConsumer:
                 # has lost since) must not commit into the group as it is now: the owner
                 # reads from the committed offset again; handlers dedupe.
                 fresh = generation == self.assignment.generation
-                await self._commit({tp: records[-1].offset + 1 for (tp, records), ok
-                                    in zip(batches.items(), done, strict=True)
-                                    if ok and fresh and tp in self.assignment.partitions})
+                self._due.update({tp: records[-1].offset + 1 for (tp, records), ok
+                                  in zip(batches.items(), done, strict=True)
+                                  if ok and fresh and tp in self.assignment.partitions})
+                if time.monotonic() - self._committed_at >= self._commit_interval_s:
+                    await self._commit_due()
                 # Quiet time counts from the end of the batch: a batch that took long (a
                 # database stall) must not look like a quiet spell, or the consumer would
                 # pause while busy producers (which send no wake-up) wait for it.
                 self.clock.saw_records()
-                if self._commit_failures >= 3:
-                    raise BrokerReset("offset commits keep failing")
         finally:
             self.running = False
             watchdog.cancel()
+            with contextlib.suppress(Exception):  # best effort: what is lost is redelivered
+                await asyncio.wait_for(self._commit_due(), 2.0)
             try:
                 await self.consumer.stop()
             except KafkaError as exc:
@@ -247,6 +263,7 @@ class PipelineConsumer:
 
     async def _pause_until_woken(self, stop: asyncio.Event) -> None:
         """No fetches until a wake NOTIFY (then stay busy for a while) or the idle check."""
+        await self._commit_due()
         self.consumer.pause(*self.consumer.assignment())
         self._wake.clear()
         await wait_either(stop, self._wake, self.settings.kafka_idle_check_s)
@@ -281,18 +298,39 @@ class PipelineConsumer:
             else:
                 return True
 
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+    async def _commit_before_revoke(self) -> None:
+        """Short: a rebalance waits for it; what does not make it is redelivered (deduped)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._commit_due(), 1.0)
+
+    @property
+    def _commit_interval_s(self) -> float:
+        return self.settings.kafka_commit_interval_ms / 1000
+
+    async def _commit_due(self) -> None:
+        """Commit the handled offsets of the partitions this member still holds."""
+        due = {tp: offset for tp, offset in self._due.items()
+               if tp in self.assignment.partitions}
+        self._due.clear()
+        self._committed_at = time.monotonic()
+        if not await self._commit(due):
+            for tp, offset in due.items():  # due again at the next chance, unless passed
+                self._due.setdefault(tp, offset)
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> bool:
         if not offsets:
-            return
+            return True
         try:
             # aiokafka retries "retriable" commit errors forever (after a broker reset:
             # UnknownTopicOrPartition); bound it so the loop can notice and rejoin.
             await asyncio.wait_for(self.consumer.commit(offsets), 5.0)
-            self._commit_failures = 0
         except (CommitFailedError, KafkaError, TimeoutError) as exc:
             # Redelivery after a failed commit is harmless: handlers dedupe.
             self._commit_failures += 1
             log.warning("offset commit failed on %s: %s", self.topic, exc)
+            return False
+        self._commit_failures = 0
+        return True
 
     async def _watch_topic(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
