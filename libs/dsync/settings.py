@@ -46,6 +46,9 @@ class KafkaSettings(_Frozen):
     """An event consumer takes events at most once per this interval while they flow, in
     batches (fewer transactions and round trips per event; adds at most this much to the
     effects' lag)."""
+    kafka_command_linger_ms: int = Field(2, ge=0, le=100)
+    """The gateway's producer waits this long to send the commands of concurrent writes
+    together in one produce request (fewer requests for the broker and every fetcher)."""
     relay_linger_ms: int = Field(10, ge=0, le=10_000)
     """The outbox relay publishes at most once per this interval while events flow."""
     kafka_idle_pause: bool = True

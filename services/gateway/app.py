@@ -56,7 +56,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     pool = await create_pool(
         settings.postgres, acquire_timeout_s=settings.extra.db_acquire_timeout_s,
         server_settings={"statement_timeout": str(settings.extra.db_statement_timeout_ms)})
-    producer = build_producer(settings.kafka, client_id="gateway")
+    producer = build_producer(settings.kafka, client_id="gateway",
+                              linger_ms=settings.kafka.kafka_command_linger_ms)
     await producer.start()
     waiter = OutcomeWaiter(pool, settings.postgres.database_url)
     await waiter.start()

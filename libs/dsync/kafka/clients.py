@@ -8,14 +8,15 @@ from dsync.kafka.connection import connection_kwargs
 from dsync.settings import KafkaSettings
 
 
-def build_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
+def build_producer(settings: KafkaSettings, client_id: str, linger_ms: int = 0
+                   ) -> AIOKafkaProducer:
     """acks=all; idempotence only when enabled (Tansu rejects aiokafka's InitProducerId)."""
     return AIOKafkaProducer(
         **connection_kwargs(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=settings.kafka_enable_idempotence,
-        linger_ms=0,
+        linger_ms=linger_ms,
         request_timeout_ms=10_000,
         retry_backoff_ms=100,
         max_request_size=settings.kafka_max_message_bytes,
