@@ -44,7 +44,6 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
 from process_cpu import TICK_S
 
 REPO = Path(__file__).resolve().parents[1]
@@ -285,7 +284,8 @@ def measure(shape: str, args: argparse.Namespace, dsn: str, bootstrap: str, pg_p
              "hop+events": list(ROLES)}[shape]
     procs = {role: subprocess.Popen(  # noqa: S603 - this script, our interpreter
         [sys.executable, __file__, "--role", role, "--shape", shape, "--port", str(port),
-         "--dsn", dsn, "--bootstrap", bootstrap, "--run", run], start_new_session=True) for role in roles}
+         "--dsn", dsn, "--bootstrap", bootstrap, "--run", run], start_new_session=True)
+        for role in roles}
     try:
         tenants = [str(uuid.uuid4()) for _ in range(args.tenants)]
         asyncio.run(load(port, tenants, args.concurrency, 4.0) if _up(port) else _never())

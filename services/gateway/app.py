@@ -56,9 +56,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     pool = await create_pool(
         settings.postgres, acquire_timeout_s=settings.extra.db_acquire_timeout_s,
         server_settings={"statement_timeout": str(settings.extra.db_statement_timeout_ms)})
-    producer = build_producer(settings.kafka, client_id="gateway",
-                              linger_ms=settings.kafka.kafka_command_linger_ms)
+    producer = build_producer(settings.kafka, client_id="gateway")
     await producer.start()
+    linger_ms = settings.kafka.kafka_command_linger_ms
+    batching = (build_producer(settings.kafka, client_id="gateway-batching",
+                               linger_ms=linger_ms) if linger_ms else None)
+    if batching is not None:
+        await batching.start()
     waiter = OutcomeWaiter(pool, settings.postgres.database_url)
     await waiter.start()
     auth = TenantAuthenticator(
@@ -75,13 +79,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                             settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s,
                             max_message_bytes=settings.kafka.kafka_max_message_bytes,
                             outcome_seconds=app["metrics"].write_outcome,
-                            tracing=app["tracing"])
+                            tracing=app["tracing"], batching_producer=batching)
     yield
     await app["token_usage"].stop()
     app["tracing"].shutdown()
     await auth.stop()
     await waiter.stop()
     await producer.stop()
+    if batching is not None:
+        await batching.stop()
     await pool.close()
 
 

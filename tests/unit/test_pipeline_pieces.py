@@ -450,3 +450,64 @@ async def test_a_run_of_poison_opens_the_breaker_instead_of_draining_into_the_dl
             await handler(tp(0), [record(TOPIC, 0, i, b"garbage") for i in range(3)])
     assert len(producer.sent) == 2  # the third is held: the partition stops there
 
+
+
+class WakeListener:
+    """A connected LISTEN connection whose NOTIFYs the test sends by hand."""
+
+    def __init__(self) -> None:
+        self.connected = asyncio.Event()
+        self.connected.set()
+        self.callbacks: list[Callable[[str], None]] = []
+
+    def subscribe(self, channel: str, callback: Callable[[str], None]) -> None:
+        self.callbacks.append(callback)
+
+    def notify(self) -> None:
+        for callback in self.callbacks:
+            callback("")
+
+
+async def test_a_wake_up_between_an_empty_poll_and_the_pause_is_not_lost() -> None:
+    """The producer's record and NOTIFY land while the consumer's last (empty) poll is
+    answered: the pause that follows must end at once, not at the idle check (30 s)."""
+    broker = FakeBroker(partitions=1)
+    listener = WakeListener()
+    seen: list[bytes] = []
+
+    async def handler(part: TopicPartition, records: list[ConsumerRecord]) -> None:
+        seen.extend(r.value for r in records)
+
+    class RacingConsumer(FakeConsumer):
+        armed = False
+
+        async def getmany(self, timeout_ms: int = 0, max_records: int | None = None
+                          ) -> dict[TopicPartition, list[ConsumerRecord]]:
+            out = await super().getmany(timeout_ms, max_records)
+            if self.armed and not out and consumer.clock.idle():  # it pauses next
+                self.armed = False
+                broker.append(TOPIC, 0, b"late")  # produced after this fetch was answered
+                listener.notify()                  # ... and announced before the pause
+            return out
+
+    class Racing(OnFakeBroker):
+        def _new_consumer(self) -> Any:
+            self.made.append(RacingConsumer(self.broker, TOPIC))
+            return self.made[-1]
+
+    settings = KafkaSettings(kafka_idle_pause=True, kafka_idle_after_s=0.01,
+                             kafka_idle_check_s=30, kafka_max_backoff_s=0.05)
+    consumer = Racing(broker, handler)
+    consumer.settings, consumer.listener = settings, listener  # type: ignore[assignment]
+    consumer.clock.idle_after_s = settings.kafka_idle_after_s
+    listener.subscribe("wake", lambda _p: consumer._wake.set())
+
+    async def body() -> None:
+        await eventually(lambda: any(c.paused for c in consumer.made), "paused when idle")
+        racing = consumer.made[-1]
+        assert isinstance(racing, RacingConsumer)
+        listener.notify()  # wake it; its next empty poll races with the producer
+        racing.armed = True
+        await eventually(lambda: seen == [b"late"], "the late record handled at once")
+
+    await running(consumer, body)

@@ -171,6 +171,10 @@ class PipelineConsumer:
                     raise BrokerReset("offset commits keep failing")
                 if self._may_pause():
                     await self._pause_until_woken(stop)
+                # A wake-up from now on means records this poll may not see: it must stop
+                # the pause that follows (cleared here, not when pausing, or a NOTIFY that
+                # lands between an empty poll and the pause would be lost).
+                self._wake.clear()
                 try:
                     batches = await self.consumer.getmany(timeout_ms=self._poll_timeout_ms(),
                                                           max_records=self.max_records)
@@ -265,7 +269,6 @@ class PipelineConsumer:
         """No fetches until a wake NOTIFY (then stay busy for a while) or the idle check."""
         await self._commit_due()
         self.consumer.pause(*self.consumer.assignment())
-        self._wake.clear()
         await wait_either(stop, self._wake, self.settings.kafka_idle_check_s)
         if self._wake.is_set():
             self.clock.saw_records()  # the message may reach the broker after the NOTIFY
