@@ -58,6 +58,7 @@ HEARTBEAT_EVERY_S = 4.0
 TOPIC_CHECK_EVERY_S = 3.0
 POLL_TIMEOUT_MS = 100
 NOTIFIED_DRAIN_MS = 15
+CHECK_MARGIN_MS = 10
 REWIND_AFTER_S = 1.0
 
 
@@ -107,6 +108,8 @@ class PipelineConsumer:
         self.linger_s = linger_ms / 1000
         self._woken_at = float("-inf")
         self._drained = False
+        self._checking = False
+        """The next poll is the idle check of a paused consumer (no NOTIFY came)."""
         self._polled_generation = 0
         self.instance = this_instance()
         self.assignment = _Assignment()
@@ -244,6 +247,9 @@ class PipelineConsumer:
                 self._past_end.pop(tp, None)
 
     def _poll_timeout_ms(self) -> int:
+        if self._checking:  # the idle check: one fetch's worth, not a 100 ms burst of them
+            self._checking = False
+            return self.fetch_max_wait_ms + CHECK_MARGIN_MS
         if self.notified and self._listening():
             return NOTIFIED_DRAIN_MS  # a woken consumer drains what is there, then pauses
         return POLL_TIMEOUT_MS
@@ -278,6 +284,7 @@ class PipelineConsumer:
                 await asyncio.sleep(self._woken_at + self.linger_s - now)
             self._woken_at = time.monotonic()
         self._drained = False
+        self._checking = not self._wake.is_set()
         self.consumer.resume(*self.consumer.assignment())
 
     async def _process(self, tp: TopicPartition, records: list[ConsumerRecord],
