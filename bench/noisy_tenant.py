@@ -158,6 +158,10 @@ def main() -> None:
         "a_outcomes": a_outcomes,
         "a_requests_per_s": round(a_total / (args.seconds + 4), 1),
     }, indent=2))
+    for label, phase in (("alone", alone), ("under A's flood", loaded)):
+        used = {g: round(100 * cpu / phase.wall_s, 1) for g, cpu in phase.cpu_s.items()
+                if cpu > 0} if phase.wall_s else {}
+        print(f"stack CPU while B ran {label} (% of one core): {used}")
     print(f"\nB create_users at {args.rate_b:g}/s: p50 {alone.latency_ms(50):.1f} ms alone, "
           f"{loaded.latency_ms(50):.1f} ms under A's flood; p99 {p99_alone:.1f} ms alone, "
           f"{p99_loaded:.1f} ms under A's flood; ratio {ratio:.2f}x (goal ≤ 2x)")

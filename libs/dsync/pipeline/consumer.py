@@ -162,6 +162,7 @@ class PipelineConsumer:
 
     async def _consume(self, stop: asyncio.Event) -> None:
         self._commit_failures = 0
+        self._due.clear()  # offsets of a group joined before (a broker reset) mean nothing now
         self.consumer.subscribe([self.topic], listener=self.assignment)
         await self.consumer.start()
         self.running = True
