@@ -53,7 +53,7 @@ from dsync.devservers.broker import EmbeddedBroker  # noqa: E402
 from dsync.devservers.ports import free_port  # noqa: E402
 from dsync.devservers.postgres import EmbeddedPostgres  # noqa: E402
 
-PARTITIONS = 16
+PARTITIONS = int(os.environ.get("FLOOR_PARTITIONS", "16"))
 ROLES = ("server", "consumer", "events-1", "events-2", "events-3")
 COMMIT_EVERY_S = 0.2
 SCHEMA = """

@@ -76,11 +76,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app["limits"] = LimitsCache(pool, app["limit_settings"])
     app["stored_counts"] = quotas.StoredCounts(pool)
     app["bus"] = CommandBus(pool, producer, waiter, settings.kafka.commands_topic,
-                            settings.http.write_timeout_s, settings.kafka.kafka_idle_after_s,
+                            settings.http.write_timeout_s, settings.kafka.kafka_idle_pause,
                             max_message_bytes=settings.kafka.kafka_max_message_bytes,
                             outcome_seconds=app["metrics"].write_outcome,
                             tracing=app["tracing"], batching_producer=batching)
     yield
+    if app["bus"].wakeups is not None:
+        await app["bus"].wakeups.stop()
     await app["token_usage"].stop()
     app["tracing"].shutdown()
     await auth.stop()

@@ -12,8 +12,10 @@ itself only when it cannot report the directory's outcome:
 
 A gateway killed mid-request answered nothing; if its command reached the broker, the
 directory applies and records it.
-After a quiet spell the first command also NOTIFYs `dsync_commands_wake`, so a paused
-command consumer fetches at once (dsync.pipeline.idle).
+After producing, the gateway NOTIFYs `dsync_commands_wake` (coalesced: one NOTIFY at a
+time, one more if commands were produced meanwhile), so the command consumer fetches only
+when there is something to fetch (dsync.pipeline.idle); not with
+`DSYNC_KAFKA_IDLE_PAUSE=false` (Apache Kafka), where consumers long-poll.
 
 Two producers: a write that is alone in the gateway goes out at once; while other writes
 are in flight, commands go through a producer that lingers `DSYNC_KAFKA_COMMAND_LINGER_MS`
@@ -37,7 +39,7 @@ from dsync.ledger import writes
 from dsync.messages.answers import WriteAnswer
 from dsync.messages.commands import Command, encode_command
 from dsync.pipeline import channels
-from dsync.pipeline.idle import Waker
+from dsync.pipeline.idle import Wakeups
 from dsync.scim.errors import TooLarge
 from dsync.tracing import Tracing
 from dsync_services.gateway.outcomes import OutcomeWaiter
@@ -60,7 +62,7 @@ class BrokerUnavailable(Exception):  # noqa: N818
 
 class CommandBus:
     def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, waiter: OutcomeWaiter,
-                 topic: str, timeout_s: float, idle_after_s: float,
+                 topic: str, timeout_s: float, wake_consumers: bool,
                  max_message_bytes: int = 1024 * 1024,
                  outcome_seconds: Histogram | None = None,
                  tracing: Tracing | None = None,
@@ -76,7 +78,7 @@ class CommandBus:
         self.waiter = waiter
         self.topic = topic
         self.timeout_s = timeout_s
-        self.waker = Waker(idle_after_s)
+        self.wakeups = Wakeups(self._wake_consumers) if wake_consumers else None
         self.max_message_bytes = max_message_bytes
 
     async def _wake_consumers(self) -> None:
@@ -102,10 +104,7 @@ class CommandBus:
         self.in_flight += 1
         try:
             try:
-                if self.waker.due():
-                    await asyncio.gather(self._send(command, payload), self._wake_consumers())
-                else:
-                    await self._send(command, payload)
+                await self._send(command, payload)
             except KafkaError as exc:
                 log.warning("could not publish command: %s", type(exc).__name__,
                             extra={"operation_id": command.command_id})
@@ -113,6 +112,8 @@ class CommandBus:
                 await self._record(command, payload, method, path, resource_type,
                                    failed=True)
                 raise BrokerUnavailable(command.command_id) from exc
+            if self.wakeups is not None:
+                self.wakeups.produced()
             try:
                 carried = await asyncio.wait_for(asyncio.shield(done), self.timeout_s)
             except TimeoutError:

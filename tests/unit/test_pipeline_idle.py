@@ -1,8 +1,10 @@
 """The idle policy of the pipeline (dsync.pipeline.idle, backoff): a fake clock, no I/O."""
 from __future__ import annotations
 
+import asyncio
+
 from dsync.pipeline.backoff import Backoff
-from dsync.pipeline.idle import IdleClock, Waker
+from dsync.pipeline.idle import IdleClock, Wakeups
 
 
 class FakeClock:
@@ -25,37 +27,35 @@ def test_consumer_may_pause_only_after_a_quiet_spell() -> None:
     assert not idle.idle()
 
 
-def test_waker_notifies_only_the_first_message_after_half_the_idle_time() -> None:
-    clock = FakeClock()
-    sent: list[float] = []
-    waker = Waker(1.0, now=clock)
+async def test_wakeups_coalesce_but_every_message_is_followed_by_a_notify() -> None:
+    """One NOTIFY at a time; messages produced while one is being sent get one more,
+    which starts after them (so the consumer that fetches after it sees them)."""
+    started: list[int] = []
+    produced = 0
+    gate = asyncio.Event()
 
-    def message_sent() -> None:
-        if waker.due():
-            sent.append(clock.t)
+    async def send() -> None:
+        started.append(produced)  # how many messages existed when this NOTIFY started
+        await gate.wait()
 
-    message_sent()                          # first ever: the consumer may be paused
-    for _ in range(10):                     # steady traffic: no extra round trip
-        clock.t += 0.1
-        message_sent()
-    last = clock.t
-    clock.t += 0.6                          # quiet for more than half the idle time
-    message_sent()
-    assert sent == [1000.0, last + 0.6]
-
-
-def test_waker_is_never_later_than_the_consumer_pauses() -> None:
-    """Whatever the gaps between messages, a consumer that paused (quiet >= idle_after)
-    is always woken: the waker fires after a quiet spell of idle_after / 2."""
-    clock = FakeClock()
-    waker = Waker(1.0, now=clock)
-    consumer = IdleClock(1.0, now=clock)
-    for gap in (0.05, 0.3, 0.49, 0.5, 0.9, 1.0, 3.0, 0.01):
-        clock.t += gap
-        paused = consumer.idle()
-        woken = waker.due()
-        consumer.saw_records()
-        assert woken or not paused, gap
+    wakeups = Wakeups(send)
+    produced += 1
+    wakeups.produced()
+    await asyncio.sleep(0)
+    for _ in range(5):                # five more while the first NOTIFY is in flight
+        produced += 1
+        wakeups.produced()
+    gate.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert started == [1, 6]          # two NOTIFYs for six messages; the last saw them all
+    assert wakeups.sent == 2
+    produced += 1
+    wakeups.produced()                # after a quiet moment: a NOTIFY of its own
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert started == [1, 6, 7]
+    await wakeups.stop()
 
 
 def test_backoff_doubles_up_to_its_cap_and_resets() -> None:

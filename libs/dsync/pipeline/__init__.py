@@ -1,7 +1,7 @@
 """The pipeline machinery every dsync service runs on, built for cost per message.
 
 * `consumer`  — `PipelineConsumer`: the one Kafka consumer loop (ordered per partition,
-  at-least-once, one offset commit per poll, idle pause woken by NOTIFY, broker-reset
+  at-least-once, offsets committed at most every 200 ms, fetching only when NOTIFYed, broker-reset
   recovery). The directory's command handler and the event consumers plug into it.
 * `event_effects` — `TrackedEvents`: the `dsync.events` handler: decode -> relevance (no I/O)
   -> apply + dedupe rows + outbox in one transaction -> commit; poison events to the DLQ.
@@ -11,8 +11,8 @@
   leader-elected by an advisory lock that dies with its owner's connection.
 * `outbox`    — `append_events`: how any service puts events in the outbox.
 * `listener`  — `NotifyListener`: one LISTEN connection per process, reconnecting.
-* `idle`      — `IdleClock` and `Waker`: when a consumer may pause, and when a producer
-  must wake it.
+* `idle`      — `Wakeups` (a producer's coalesced wake-up NOTIFY) and `IdleClock` (when a
+  long-polling consumer may pause).
 * `channels`  — every NOTIFY channel name, in one place.
 * `backoff`   — the one retry/backoff policy.
 """

@@ -10,13 +10,17 @@ Handlers classify poison themselves (dead-letter and return); a handler that rai
 a transient failure: the same records are retried with `Backoff`, never committed past.
 
 Fetching, two ways (see `idle`):
-* `poll` (the command consumer, on the SCIM answer's path): long-poll with a short wait
-  while records flow; after `kafka_idle_after_s` without a record pause the partitions
-  (no fetch requests at all) until a NOTIFY on `wake_channel` or `kafka_idle_check_s`.
-* `notified` (event consumers): fetch only when the producer says there is something to
-  fetch (the relay NOTIFYs with every batch it published), drain, pause again; at most
-  one wake-up per `linger_ms`, so a busy stream is taken in larger batches. A fetch then
-  nearly always returns records, so no CPU goes to empty polls while events flow.
+* `notified` (every dsync consumer): fetch only when the producer says there is something
+  to fetch (the gateway NOTIFYs `dsync_commands_wake` after producing, coalesced; the
+  relay NOTIFYs `dsync_events_wake` with every batch it published), drain until a poll
+  finds nothing, pause again (no fetch requests at all); at most one wake-up per
+  `linger_ms` (event consumers: a busy stream is taken in larger batches). A fetch then
+  nearly always returns records, so no CPU goes to empty polls. The wake flag is cleared
+  before each poll, so a NOTIFY during a poll or a batch is never lost; a paused consumer
+  still checks once 100 ms after pausing and then every `kafka_idle_check_s`.
+* `poll` (with `DSYNC_KAFKA_IDLE_PAUSE=false` every consumer long-polls; on Apache Kafka a
+  long-poll wakes on data): long-poll with `fetch_max_wait_ms`; in `poll` mode with the
+  pause on, pause after `kafka_idle_after_s` without a record.
 Both fall back to plain long-polling while the LISTEN connection is down.
 Broker reset (the embedded broker loses everything on restart): seen as the topic gone
 from metadata or offset commits failing; the topics are created again and the consumer
@@ -57,8 +61,8 @@ PartitionHandler = Callable[[TopicPartition, list[ConsumerRecord]], Awaitable[No
 HEARTBEAT_EVERY_S = 4.0
 TOPIC_CHECK_EVERY_S = 3.0
 POLL_TIMEOUT_MS = 100
-NOTIFIED_DRAIN_MS = 15
 CHECK_MARGIN_MS = 10
+RECHECK_AFTER_PAUSE_S = 0.1
 REWIND_AFTER_S = 1.0
 
 
@@ -110,6 +114,11 @@ class PipelineConsumer:
         self._drained = False
         self._checking = False
         """The next poll is the idle check of a paused consumer (no NOTIFY came)."""
+        self._rechecked = False
+        """The quick check after a pause was made; the next ones wait `idle_check_s`."""
+        self._settled = False
+        """Records came, or a quiet spell passed, since the last assignment (`_may_pause`)."""
+        self._last_poll_had_records = False
         self._polled_generation = 0
         self.instance = this_instance()
         self.assignment = _Assignment()
@@ -167,14 +176,15 @@ class PipelineConsumer:
         await self.consumer.start()
         self.running = True
         watchdog = asyncio.create_task(self._watch_topic(stop))
+        pause = False
         try:
             while not stop.is_set():
                 if watchdog.done():
                     watchdog.result()  # raises BrokerReset
                 if self._commit_failures >= 3:
                     raise BrokerReset("offset commits keep failing")
-                if self._may_pause():
-                    await self._pause_until_woken(stop)
+                if pause:
+                    await self._pause_until_woken(stop)  # returns resumed
                 # A wake-up from now on means records this poll may not see: it must stop
                 # the pause that follows (cleared here, not when pausing, or a NOTIFY that
                 # lands between an empty poll and the pause would be lost).
@@ -185,13 +195,22 @@ class PipelineConsumer:
                 except KafkaError as exc:
                     log.warning("fetch failed: %s", exc)
                     await asyncio.sleep(0.5)
+                    pause = False
                     continue
+                self._drained = not self._more_after(batches)
+                self._last_poll_had_records = bool(batches)
+                pause = self._may_pause()
+                if pause:
+                    # At once, not after the batch: no prefetch while it is applied (a fetch
+                    # in flight now is answered into a paused partition and dropped; the
+                    # next one, after the wake-up, reads from the position again).
+                    self.consumer.pause(*self.consumer.assignment())
                 await self._rewind_past_end(batches)
                 if not batches:
-                    self._drained = True
                     await self._commit_due()
                     continue
                 self.clock.saw_records()
+                self._rechecked = False
                 generation = self.assignment.generation
                 done = await asyncio.gather(*(self._process(tp, records, stop)
                                               for tp, records in batches.items()))
@@ -248,35 +267,69 @@ class PipelineConsumer:
                 self._past_end.pop(tp, None)
 
     def _poll_timeout_ms(self) -> int:
-        if self._checking:  # the idle check: one fetch's worth, not a 100 ms burst of them
+        if self._checking or (self.notified and self._listening()):
+            # A woken consumer (or the idle check) takes one fetch's answer, not a burst of
+            # short fetches. The fetch is sent after the wake flag was cleared (the consumer
+            # was paused, and answers to earlier fetches were dropped), so it sees every
+            # record whose NOTIFY came before.
             self._checking = False
             return self.fetch_max_wait_ms + CHECK_MARGIN_MS
-        if self.notified and self._listening():
-            return NOTIFIED_DRAIN_MS  # a woken consumer drains what is there, then pauses
         return POLL_TIMEOUT_MS
+
+    def _more_after(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> bool:
+        """Whether the last poll left records behind: a full batch, or a partition whose
+        answer reported a log end past what it returned."""
+        if sum(len(records) for records in batches.values()) >= self.max_records:
+            return True
+        for tp, records in batches.items():
+            end = self.consumer.highwater(tp)
+            if end is not None and records[-1].offset + 1 < end:
+                return True
+        return False
 
     def _listening(self) -> bool:
         return (self.settings.kafka_idle_pause and self.listener is not None
                 and self.listener.connected.is_set())
 
     def _may_pause(self) -> bool:
-        """Pause only with partitions to pause, and never right after an assignment: the
-        producers may be busy (so they send no wake-up), and what they produced while
-        nobody owned the partitions is waiting."""
+        """After a poll: whether to pause until the next wake-up. Only with partitions to
+        pause, and not for a quiet spell after an assignment (what producers made while
+        nobody owned the partitions is waiting, and its NOTIFYs went to nobody): until then
+        the consumer polls. A `notified` consumer then pauses after every poll that left
+        nothing behind; a `poll` one after `kafka_idle_after_s` without a record."""
         if not self._listening() or not self.assignment.partitions:
             return False
         if self.assignment.generation != self._polled_generation:
             self._polled_generation = self.assignment.generation
             self.clock.saw_records()
-            self._drained = False
+            self._settled = False
             return False
+        if not self._settled:  # the fetcher has answered since the assignment, or 1 s passed
+            if not (self._last_poll_had_records or self.clock.idle()):
+                return False
+            self._settled = True
         return self._drained if self.notified else self.clock.idle()
 
     async def _pause_until_woken(self, stop: asyncio.Event) -> None:
         """No fetches until a wake NOTIFY (then stay busy for a while) or the idle check."""
-        await self._commit_due()
         self.consumer.pause(*self.consumer.assignment())
-        await wait_either(stop, self._wake, self.settings.kafka_idle_check_s)
+        # Offsets still due are committed when their interval is up, unless a wake-up comes
+        # first (a consumer that pauses between every few records commits no more often
+        # than a busy one; a quiet one within the interval).
+        if self._due:
+            left_s = self._committed_at + self._commit_interval_s - time.monotonic()
+            if left_s > 0:
+                await wait_either(stop, self._wake, left_s)
+            if not self._wake.is_set():
+                await self._commit_due()
+        # The first check comes soon after a pause (a fetch answer that came too late for
+        # its poll on a loaded machine), later ones every `kafka_idle_check_s`.
+        wait_s = self.settings.kafka_idle_check_s
+        if not self._rechecked:
+            wait_s = min(wait_s, RECHECK_AFTER_PAUSE_S)
+        if not self._wake.is_set():
+            await wait_either(stop, self._wake, wait_s)
+        self._rechecked = not self._wake.is_set()
         if self._wake.is_set():
             self.clock.saw_records()  # the message may reach the broker after the NOTIFY
             # Batching: at most one wake-up per linger; what arrives meanwhile comes along.

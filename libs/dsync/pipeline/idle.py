@@ -1,23 +1,23 @@
-"""When a consumer may stop polling the broker, and when a producer must wake it.
+"""When a consumer may stop polling the broker, and how a producer wakes it.
 
 The embedded broker answers a fetch only when its wait expires (its long-poll is a sleep),
-so a consumer that polls with a short wait burns CPU at idle and one with a long wait adds
-latency. dsync does both: while records flow it polls with a short wait; after
-`idle_after_s` without a record it *pauses* its partitions (no fetch at all) and waits for
-a PostgreSQL NOTIFY from a producer, or `idle_check_s` as a fallback.
-
-A producer (`Waker`) sends that NOTIFY only for its first message after a quiet spell of
-`idle_after_s / 2`: a consumer cannot have paused while this producer kept it busy, so
-steady traffic costs no extra round trip. Several producers each wake on their own first
-message; a NOTIFY to a consumer that is not paused is harmless.
+and each fetch costs it more as its log grows, so a consumer that polls with a short wait
+burns CPU whenever it is not busy, and one with a long wait adds latency. dsync's
+consumers therefore fetch when told to: a producer NOTIFYs after it produced (`Wakeups`,
+coalesced), the consumer fetches until a poll finds nothing and *pauses* its partitions
+(no fetch at all) until the next NOTIFY, re-checking once shortly after pausing and then
+every `idle_check_s` in case a NOTIFY was lost. `IdleClock` is the older rule still used
+by a consumer in `poll` mode: pause after `idle_after_s` without a record.
 
 On Apache Kafka (fetch long-polls wake on data) set `DSYNC_KAFKA_IDLE_PAUSE=false`: the
 consumer then simply long-polls with `DSYNC_KAFKA_FETCH_MAX_WAIT_MS` (e.g. 500).
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 class IdleClock:
@@ -35,17 +35,31 @@ class IdleClock:
         return self._now() - self._last >= self.idle_after_s
 
 
-class Waker:
-    """Says when a message follows a quiet spell of `idle_after_s / 2` (then NOTIFY)."""
+class Wakeups:
+    """Sends the wake-up NOTIFY after messages were produced, coalesced: one send at a time,
+    and one more after it if messages were produced meanwhile. Every `produced()` call is
+    therefore followed by a NOTIFY that *starts* after it, so a consumer that fetches after
+    the NOTIFY sees the message."""
 
-    def __init__(self, idle_after_s: float, now: Callable[[], float] = time.monotonic) -> None:
-        self.quiet_s = idle_after_s / 2
-        self._now = now
-        self._last = float("-inf")
+    def __init__(self, send: Callable[[], Awaitable[None]]) -> None:
+        self._send = send
+        self._pending = False
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
 
-    def due(self) -> bool:
-        """Record a message now; True when the consumer may be paused (wake it)."""
-        now = self._now()
-        quiet = now - self._last >= self.quiet_s
-        self._last = now
-        return quiet
+    def produced(self) -> None:
+        self._pending = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._pending:
+            self._pending = False
+            await self._send()
+            self.sent += 1
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
