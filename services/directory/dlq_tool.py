@@ -6,7 +6,9 @@
 `list` prints one JSON line per DLQ record: DLQ offset, origin topic/partition/offset, the
 error, the tenant key and the first bytes of the payload. `replay` publishes the chosen
 records again on the commands topic, keyed by their tenant (fix the cause first: a record
-that is still malformed is dead-lettered again). Uses DSYNC_KAFKA_BOOTSTRAP and
+that is still malformed is dead-lettered again) and NOTIFYs the command consumers, which
+fetch only when told to (DSYNC_DATABASE_URL; without it they find the records at their
+next idle check, within DSYNC_KAFKA_IDLE_CHECK_S). Uses DSYNC_KAFKA_BOOTSTRAP and
 DSYNC_KAFKA_TOPIC_PREFIX like the services.
 """
 from __future__ import annotations
@@ -14,13 +16,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from dsync.db.pool import connect
 from dsync.kafka.clients import build_producer, build_reader
-from dsync.settings import KafkaSettings
+from dsync.pipeline import channels
+from dsync.settings import KafkaSettings, PostgresSettings
+
+log = logging.getLogger(__name__)
 
 
 async def read_dlq(settings: KafkaSettings, limit: int | None = None) -> list[Any]:
@@ -52,7 +60,9 @@ def describe(record: Any) -> dict[str, Any]:
             "payload_head": (record.value or b"")[:200].decode(errors="replace")}
 
 
-async def replay(settings: KafkaSettings, records: list[Any]) -> int:
+async def replay(settings: KafkaSettings, records: list[Any],
+                 database_url: str | None = None) -> int:
+    """Publish `records` on the commands topic again, then wake the command consumers."""
     producer: AIOKafkaProducer = build_producer(settings, client_id="dlq-tool")
     await producer.start()
     try:
@@ -60,7 +70,21 @@ async def replay(settings: KafkaSettings, records: list[Any]) -> int:
             await producer.send_and_wait(settings.commands_topic, record.value, key=record.key)
     finally:
         await producer.stop()
+    await _wake_command_consumers(database_url or PostgresSettings().database_url)
     return len(records)
+
+
+async def _wake_command_consumers(dsn: str) -> None:
+    try:
+        conn = await connect(dsn)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("could not wake the command consumers (%s): they find the replayed "
+                    "records at their next idle check", type(exc).__name__)
+        return
+    try:
+        await conn.execute("SELECT pg_notify($1, '')", channels.COMMANDS_WAKE)
+    finally:
+        await conn.close()
 
 
 async def main(argv: list[str]) -> int:

@@ -152,6 +152,8 @@ async def retry(app: Mapping[Any, Any], tenant_id: UUID, op_id: UUID) -> dict[st
         settings = app["settings"]
         await app["producer"].send_and_wait(
             settings.kafka.commands_topic, row["command"].encode(), key=str(tenant_id).encode())
+        if app["bus"].wakeups is not None:
+            app["bus"].wakeups.produced()  # the command consumer fetches when told to
     return {"id": str(op_id), "status": "accepted", "kind": row["kind"]}
 
 

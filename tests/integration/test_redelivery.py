@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -97,7 +98,12 @@ async def test_dlq_tool_lists_and_replays(stack: RunningStack) -> None:
     assert mine and mine[0]["origin_topic"] == f"{stack.topic_prefix}.commands"
     assert mine[0]["payload_head"] == "not json at all" and mine[0]["error"]
     assert await dlq_tool.replay(settings, [r for r in records
-                                            if r.key == tenant.id.encode()]) == 1
-    again = await dlq_tool.read_dlq(settings)  # still malformed: dead-lettered again
-    assert len([r for r in again if r.key == tenant.id.encode()]) >= 2
+                                            if r.key == tenant.id.encode()],
+                                 database_url=stack.database_url) == 1
+    deadline = time.monotonic() + 10  # woken by the tool's NOTIFY, not by its idle check
+    while True:
+        again = await dlq_tool.read_dlq(settings)  # still malformed: dead-lettered again
+        if len([r for r in again if r.key == tenant.id.encode()]) >= 2:
+            break
+        assert time.monotonic() < deadline, "the replayed record was not dead-lettered again"
     assert os.environ.get("DSYNC_KAFKA_TOPIC_PREFIX") != stack.topic_prefix

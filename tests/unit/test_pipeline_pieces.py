@@ -511,3 +511,65 @@ async def test_a_wake_up_between_an_empty_poll_and_the_pause_is_not_lost() -> No
         await eventually(lambda: seen == [b"late"], "the late record handled at once")
 
     await running(consumer, body)
+
+
+def notified_consumer(broker: FakeBroker, handler: Any, listener: WakeListener,
+                      max_records: int = 500) -> OnFakeBroker:
+    """A `notified` consumer (as the directory and the event consumers run) on the fakes."""
+    settings = KafkaSettings(kafka_idle_pause=True, kafka_idle_after_s=0.01,
+                             kafka_idle_check_s=30, kafka_max_backoff_s=0.05,
+                             kafka_commit_interval_ms=0)
+    consumer = OnFakeBroker(broker, handler)
+    consumer.settings, consumer.listener = settings, listener  # type: ignore[assignment]
+    consumer.notified, consumer.max_records = True, max_records
+    consumer.clock.idle_after_s = settings.kafka_idle_after_s
+    listener.subscribe("wake", lambda _p: consumer._wake.set())
+    return consumer
+
+
+async def test_a_notified_consumer_fetches_once_per_wake_up_and_then_pauses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(consumer_module, "RECHECK_AFTER_PAUSE_S", 30.0)  # count wake-ups only
+    broker, listener = FakeBroker(partitions=1), WakeListener()
+    seen: list[bytes] = []
+
+    async def handler(part: TopicPartition, records: list[ConsumerRecord]) -> None:
+        seen.extend(r.value for r in records)
+
+    consumer = notified_consumer(broker, handler, listener)
+
+    async def body() -> None:
+        broker.append(TOPIC, 0, b"first")
+        await eventually(lambda: seen == [b"first"], "the first record")
+        await eventually(lambda: bool(consumer.made[-1].paused), "paused after it")
+        polls = consumer.made[-1].polls
+        for n in range(5):
+            broker.append(TOPIC, 0, str(n).encode())
+            listener.notify()  # the producer's NOTIFY, after its record is in the log
+            await eventually(lambda n=n: seen[-1:] == [str(n).encode()], f"record {n}")
+            await eventually(lambda: bool(consumer.made[-1].paused), "paused again")
+        assert consumer.made[-1].polls - polls == 5  # one poll per wake-up, no empty drains
+        assert broker.committed == {tp(0): 6}
+
+    await running(consumer, body)
+
+
+async def test_a_notified_consumer_drains_a_backlog_without_more_wake_ups() -> None:
+    """A full batch means more is waiting: it polls on without pausing."""
+    broker, listener = FakeBroker(partitions=1), WakeListener()
+    seen: list[bytes] = []
+
+    async def handler(part: TopicPartition, records: list[ConsumerRecord]) -> None:
+        seen.extend(r.value for r in records)
+
+    consumer = notified_consumer(broker, handler, listener, max_records=2)
+
+    async def body() -> None:
+        broker.append(TOPIC, 0, b"a")
+        await eventually(lambda: seen == [b"a"], "the first record")
+        await eventually(lambda: bool(consumer.made[-1].paused), "paused after it")
+        broker.append(TOPIC, 0, *[str(n).encode() for n in range(7)])
+        listener.notify()  # one NOTIFY for the seven records
+        await eventually(lambda: len(seen) == 8, "all seven taken, two per poll")
+
+    await running(consumer, body)

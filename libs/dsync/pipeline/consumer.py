@@ -201,9 +201,9 @@ class PipelineConsumer:
                 self._last_poll_had_records = bool(batches)
                 pause = self._may_pause()
                 if pause:
-                    # At once, not after the batch: no prefetch while it is applied (a fetch
-                    # in flight now is answered into a paused partition and dropped; the
-                    # next one, after the wake-up, reads from the position again).
+                    # At once, not after the batch: no new fetch while it is applied (one
+                    # already in flight for other partitions is kept in aiokafka's buffer
+                    # and returned after the wake-up).
                     self.consumer.pause(*self.consumer.assignment())
                 await self._rewind_past_end(batches)
                 if not batches:
@@ -269,9 +269,10 @@ class PipelineConsumer:
     def _poll_timeout_ms(self) -> int:
         if self._checking or (self.notified and self._listening()):
             # A woken consumer (or the idle check) takes one fetch's answer, not a burst of
-            # short fetches. The fetch is sent after the wake flag was cleared (the consumer
-            # was paused, and answers to earlier fetches were dropped), so it sees every
-            # record whose NOTIFY came before.
+            # short fetches. After a pause the fetch is sent after the wake flag was
+            # cleared, so it sees every record whose NOTIFY came before; the rare record
+            # it can miss (a fetch still in flight from before the flag was cleared) is
+            # picked up by the re-check 100 ms after the pause.
             self._checking = False
             return self.fetch_max_wait_ms + CHECK_MARGIN_MS
         return POLL_TIMEOUT_MS
