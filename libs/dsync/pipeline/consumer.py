@@ -62,6 +62,7 @@ HEARTBEAT_EVERY_S = 4.0
 TOPIC_CHECK_EVERY_S = 3.0
 POLL_TIMEOUT_MS = 100
 CHECK_MARGIN_MS = 10
+DRAIN_MARGIN_MS = 2
 RECHECK_AFTER_PAUSE_S = 0.1
 REWIND_AFTER_S = 1.0
 
@@ -197,14 +198,14 @@ class PipelineConsumer:
                     await asyncio.sleep(0.5)
                     pause = False
                     continue
-                self._drained = not self._more_after(batches)
+                # Drained only by a poll that found nothing: records a poll returns may come
+                # from a fetch sent before the last wake-up (aiokafka fetches ahead), so
+                # only an empty answer to a later fetch says nothing is left.
+                self._drained = not batches
                 self._last_poll_had_records = bool(batches)
                 pause = self._may_pause()
                 if pause:
-                    # At once, not after the batch: no new fetch while it is applied (one
-                    # already in flight for other partitions is kept in aiokafka's buffer
-                    # and returned after the wake-up).
-                    self.consumer.pause(*self.consumer.assignment())
+                    self.consumer.pause(*self.consumer.assignment())  # no fetch from now
                 await self._rewind_past_end(batches)
                 if not batches:
                     await self._commit_due()
@@ -267,26 +268,16 @@ class PipelineConsumer:
                 self._past_end.pop(tp, None)
 
     def _poll_timeout_ms(self) -> int:
-        if self._checking or (self.notified and self._listening()):
-            # A woken consumer (or the idle check) takes one fetch's answer, not a burst of
-            # short fetches. After a pause the fetch is sent after the wake flag was
-            # cleared, so it sees every record whose NOTIFY came before; the rare record
-            # it can miss (a fetch still in flight from before the flag was cleared) is
-            # picked up by the re-check 100 ms after the pause.
+        if self._checking:  # the idle check: one fetch's worth, not a 100 ms burst of them
             self._checking = False
             return self.fetch_max_wait_ms + CHECK_MARGIN_MS
+        if self.notified and self._listening():
+            # A woken consumer drains what is there, then pauses. The empty answer that ends
+            # the drain must come from a fetch sent after this poll began (one in flight may
+            # predate the NOTIFY it answers): two fetch waits and a little more. A late
+            # answer on a loaded machine is covered by the re-check 100 ms after a pause.
+            return 2 * self.fetch_max_wait_ms + DRAIN_MARGIN_MS
         return POLL_TIMEOUT_MS
-
-    def _more_after(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> bool:
-        """Whether the last poll left records behind: a full batch, or a partition whose
-        answer reported a log end past what it returned."""
-        if sum(len(records) for records in batches.values()) >= self.max_records:
-            return True
-        for tp, records in batches.items():
-            end = self.consumer.highwater(tp)
-            if end is not None and records[-1].offset + 1 < end:
-                return True
-        return False
 
     def _listening(self) -> bool:
         return (self.settings.kafka_idle_pause and self.listener is not None
