@@ -37,8 +37,8 @@ class KafkaSettings(_Frozen):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_fetch_max_wait_ms: int = Field(2, ge=1, le=10_000)
-    """Fetch wait of the directory's command consumer (on the SCIM answer's path; it fetches
-    when a gateway NOTIFYs). Apache Kafka wakes a long-poll on data: 500 there."""
+    """Long-poll of the directory's command consumer while commands flow (on the SCIM
+    answer's path). Apache Kafka wakes a long-poll on data: 500 there."""
     kafka_events_fetch_max_wait_ms: int = Field(50, ge=1, le=10_000)
     """Long-poll of the `dsync.events` consumers (roles, sessions, fanout). They fetch when
     the relay announces events, so this bounds only the fetches that find nothing."""
@@ -52,12 +52,14 @@ class KafkaSettings(_Frozen):
     relay_linger_ms: int = Field(10, ge=0, le=10_000)
     """The outbox relay publishes at most once per this interval while events flow."""
     kafka_idle_pause: bool = True
-    """Consumers fetch when a producer's NOTIFY says there is something to fetch, and pause
-    their partitions in between (every fetch costs the embedded broker CPU, more as its log
-    grows). False on Apache Kafka: consumers then long-poll with the waits above, and the
-    gateway sends no wake-up NOTIFYs."""
+    """Consumers pause their partitions when there is nothing to fetch and a producer's
+    NOTIFY wakes them (every fetch costs the embedded broker CPU, more as its log grows):
+    the command consumer after `kafka_idle_after_s` without records, the event consumers
+    after each drained wake-up. False on Apache Kafka: consumers then long-poll with the
+    waits above, and the gateway sends no wake-up NOTIFYs."""
     kafka_idle_after_s: float = Field(1.0, gt=0, le=600)
-    """After a new assignment a consumer polls until records came or this long passed."""
+    """Quiet time before the command consumer pauses; after a new assignment an event
+    consumer polls until records came or this long passed."""
     kafka_idle_check_s: float = Field(5.0, gt=0, le=600)
     """A paused consumer still fetches once every this many seconds (a missed NOTIFY)."""
     kafka_commit_interval_ms: int = Field(200, ge=0, le=60_000)

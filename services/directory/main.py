@@ -38,7 +38,7 @@ async def main() -> None:
         consumer = PipelineConsumer(rt.kafka, topic=rt.kafka.commands_topic, group_id=GROUP_ID,
                                     service="directory", handler=handler, pool=rt.pool,
                                     listener=rt.listener, wake_channel=channels.COMMANDS_WAKE,
-                                    max_records=settings.directory_max_batch, notified=True)
+                                    max_records=settings.directory_max_batch)
         export_lag(consumer, metrics.registry)
         relay_metrics = RelayMetrics(metrics.registry)
         relay = OutboxRelay(dsn=rt.postgres.database_url, pool=rt.pool, producer=rt.producer,

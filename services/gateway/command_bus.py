@@ -13,8 +13,8 @@ itself only when it cannot report the directory's outcome:
 A gateway killed mid-request answered nothing; if its command reached the broker, the
 directory applies and records it.
 After producing, the gateway NOTIFYs `dsync_commands_wake` (coalesced: one NOTIFY at a
-time, one more if commands were produced meanwhile), so the command consumer fetches only
-when there is something to fetch (dsync.pipeline.idle); not with
+time, one more if commands were produced meanwhile), so a command consumer that paused
+after a quiet spell fetches at once (dsync.pipeline.idle); not with
 `DSYNC_KAFKA_IDLE_PAUSE=false` (Apache Kafka), where consumers long-poll.
 
 Two producers: a write that is alone in the gateway goes out at once; while other writes

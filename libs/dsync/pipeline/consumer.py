@@ -10,18 +10,17 @@ Handlers classify poison themselves (dead-letter and return); a handler that rai
 a transient failure: the same records are retried with `Backoff`, never committed past.
 
 Fetching, two ways (see `idle`):
-* `notified` (every dsync consumer): fetch only when the producer says there is something
-  to fetch (the gateway NOTIFYs `dsync_commands_wake` after producing, coalesced; the
-  relay NOTIFYs `dsync_events_wake` with every batch it published), drain until a poll
-  finds nothing, pause again (no fetch requests at all); at most one wake-up per
-  `linger_ms` (event consumers: a busy stream is taken in larger batches). A fetch then
-  nearly always returns records, so no CPU goes to empty polls. The wake flag is cleared
-  before each poll, so a NOTIFY during a poll or a batch is never lost; a paused consumer
-  still checks once 100 ms after pausing and then every `kafka_idle_check_s`.
-* `poll` (with `DSYNC_KAFKA_IDLE_PAUSE=false` every consumer long-polls; on Apache Kafka a
-  long-poll wakes on data): long-poll with `fetch_max_wait_ms`; in `poll` mode with the
-  pause on, pause after `kafka_idle_after_s` without a record.
-Both fall back to plain long-polling while the LISTEN connection is down.
+* `poll` (the command consumer, on the SCIM answer's path): long-poll with a short wait
+  while records flow; after `kafka_idle_after_s` without a record pause the partitions
+  (no fetch requests at all) until a NOTIFY on `wake_channel` (the gateway sends one
+  after producing, coalesced), re-checking 100 ms after the pause and then every
+  `kafka_idle_check_s`.
+* `notified` (event consumers): fetch only when the producer says there is something to
+  fetch (the relay NOTIFYs with every batch it published), drain until a poll finds
+  nothing, pause again; at most one wake-up per `linger_ms`, so a busy stream is taken in
+  larger batches. A fetch then nearly always returns records.
+The wake flag is cleared before each poll, so a NOTIFY during a poll or a batch is never
+lost. Both fall back to plain long-polling while the LISTEN connection is down.
 Broker reset (the embedded broker loses everything on restart): seen as the topic gone
 from metadata or offset commits failing; the topics are created again and the consumer
 rejoins. Liveness and assignment go to `service_heartbeats` for the gateway's /healthz,

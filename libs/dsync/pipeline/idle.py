@@ -3,11 +3,11 @@
 The embedded broker answers a fetch only when its wait expires (its long-poll is a sleep),
 and each fetch costs it more as its log grows, so a consumer that polls with a short wait
 burns CPU whenever it is not busy, and one with a long wait adds latency. dsync's
-consumers therefore fetch when told to: a producer NOTIFYs after it produced (`Wakeups`,
-coalesced), the consumer fetches until a poll finds nothing and *pauses* its partitions
-(no fetch at all) until the next NOTIFY, re-checking once shortly after pausing and then
-every `idle_check_s` in case a NOTIFY was lost. `IdleClock` is the older rule still used
-by a consumer in `poll` mode: pause after `idle_after_s` without a record.
+consumers therefore pause their partitions (no fetch at all) when there is nothing to
+fetch and are woken by a PostgreSQL NOTIFY from the producer (`Wakeups`, coalesced): the
+command consumer after `idle_after_s` without a record (`IdleClock`), the event consumers
+after each drained wake-up. A paused consumer re-checks once shortly after pausing and
+then every `idle_check_s`, in case a NOTIFY was lost.
 
 On Apache Kafka (fetch long-polls wake on data) set `DSYNC_KAFKA_IDLE_PAUSE=false`: the
 consumer then simply long-polls with `DSYNC_KAFKA_FETCH_MAX_WAIT_MS` (e.g. 500).
