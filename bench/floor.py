@@ -157,16 +157,12 @@ async def consume_commands(shape: str, dsn: str, bootstrap: str, run: str) -> No
                 ["applied"] * len(cmds), tenants[:len(events)], events,
                 json.dumps([[c["op"], d] for c, d in zip(cmds, docs, strict=True)]))
             due[tp] = records[-1].offset + 1
-        if events_written(batches, shape):
+        if batches and shape == "hop+events":
             relay_wake.set()
         if due and (not batches or time.monotonic() - committed_at >= COMMIT_EVERY_S):
             await consumer.commit(dict(due))
             due.clear()
             committed_at = time.monotonic()
-
-
-def events_written(batches: dict[Any, Any], shape: str) -> bool:
-    return bool(batches) and shape == "hop+events"
 
 
 async def relay(pool: asyncpg.Pool, bootstrap: str, wake: asyncio.Event, topic: str
@@ -288,7 +284,8 @@ def measure(shape: str, args: argparse.Namespace, dsn: str, bootstrap: str, pg_p
         for role in roles}
     try:
         tenants = [str(uuid.uuid4()) for _ in range(args.tenants)]
-        asyncio.run(load(port, tenants, args.concurrency, 4.0) if _up(port) else _never())
+        _wait_up(port)
+        asyncio.run(load(port, tenants, args.concurrency, 4.0))  # warm-up
         before = {r: cpu_seconds(p.pid) for r, p in procs.items()}
         before |= {"postgres": postgres_cpu(pg_pid), "tansu": cpu_seconds(broker_pid)}
         started = time.monotonic()
@@ -308,19 +305,15 @@ def measure(shape: str, args: argparse.Namespace, dsn: str, bootstrap: str, pg_p
             "cpu_ms": per_op, "total_cpu_ms": sum(per_op.values())}
 
 
-def _up(port: int, timeout_s: float = 30.0) -> bool:
+def _wait_up(port: int, timeout_s: float = 30.0) -> None:
     import socket
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
-                return True
+                return
         time.sleep(0.1)
     raise RuntimeError("the floor server did not start")
-
-
-async def _never() -> list[float]:
-    return []
 
 
 def main() -> None:

@@ -118,7 +118,6 @@ class PipelineConsumer:
         """The quick check after a pause was made; the next ones wait `idle_check_s`."""
         self._settled = False
         """Records came, or a quiet spell passed, since the last assignment (`_may_pause`)."""
-        self._last_poll_had_records = False
         self._polled_generation = 0
         self.instance = this_instance()
         self.assignment = _Assignment()
@@ -201,7 +200,6 @@ class PipelineConsumer:
                 # from a fetch sent before the last wake-up (aiokafka fetches ahead), so
                 # only an empty answer to a later fetch says nothing is left.
                 self._drained = not batches
-                self._last_poll_had_records = bool(batches)
                 pause = self._may_pause()
                 if pause:
                     self.consumer.pause(*self.consumer.assignment())  # no fetch from now
@@ -296,7 +294,7 @@ class PipelineConsumer:
             self._settled = False
             return False
         if not self._settled:  # the fetcher has answered since the assignment, or 1 s passed
-            if not (self._last_poll_had_records or self.clock.idle()):
+            if self._drained and not self.clock.idle():
                 return False
             self._settled = True
         return self._drained if self.notified else self.clock.idle()
