@@ -80,8 +80,10 @@ class KafkaSettings(_Frozen):
     successor cannot evict it at once (another host; see `dsync.pipeline.predecessors`).
     2 s suits the embedded broker; Apache Kafka refuses less than its
     `group.min.session.timeout.ms` (6 s by default): use 10000 there."""
-    kafka_heartbeat_interval_ms: int = Field(500, ge=100, le=100_000)
-    """Consumer-group heartbeat; keep it at most a third of the session timeout."""
+    kafka_heartbeat_interval_ms: int = Field(600, ge=100, le=100_000)
+    """Consumer-group heartbeat; keep it at most a third of the session timeout. Each
+    heartbeat costs the broker a request: at idle the four consumer groups' heartbeats
+    are most of the embedded broker's CPU."""
     kafka_commands_partitions: int = Field(16, ge=1)
     kafka_events_partitions: int = Field(16, ge=1)
     kafka_topic_prefix: str = "dsync"
