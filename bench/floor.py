@@ -20,6 +20,8 @@ JSON users for `--seconds`. Printed per shape: ops/s, p50/p99, and CPU-ms per op
 process (utime+stime from /proc, the client excluded). Kafka settings are dsync's
 (fetch wait 2 ms for the command consumer, offsets committed every 200 ms, acks=all);
 FLOOR_FETCH_WAIT_MS and FLOOR_LINGER_MS (the HTTP side's producer) try others.
+`--events-per-op 100` makes `hop+events` write 100 events per request: the floor of a group
+PATCH adding 100 members (one `group.member_added` each); read its figures per event.
 
 Usage: python bench/floor.py [--seconds 15] [--concurrency 8] [--shapes peer,hop,hop+events]
 """
@@ -54,6 +56,7 @@ from dsync.devservers.ports import free_port  # noqa: E402
 from dsync.devservers.postgres import EmbeddedPostgres  # noqa: E402
 
 PARTITIONS = int(os.environ.get("FLOOR_PARTITIONS", "16"))
+EVENTS_PER_OP = int(os.environ.get("FLOOR_EVENTS_PER_OP", "1"))  # set from --events-per-op
 ROLES = ("server", "consumer", "events-1", "events-2", "events-3")
 COMMIT_EVERY_S = 0.2
 SCHEMA = """
@@ -149,12 +152,13 @@ async def consume_commands(shape: str, dsn: str, bootstrap: str, run: str) -> No
             tenants = [uuid.UUID(c["tenant"]) for c in cmds]
             docs = [json.dumps({**c["body"], "id": c["id"]}) for c in cmds]
             events = ([json.dumps({"type": "user.created", "id": str(uuid.uuid4()),
-                                   "data": d}) for d in docs]
+                                   "data": d}) for d in docs for _ in range(EVENTS_PER_OP)]
                       if shape == "hop+events" else [])
             await pool.fetchrow(
                 BATCH, tenants, [uuid.UUID(c["id"]) for c in cmds],
                 [c["body"]["userName"] for c in cmds], docs, [uuid.UUID(c["op"]) for c in cmds],
-                ["applied"] * len(cmds), tenants[:len(events)], events,
+                ["applied"] * len(cmds), [t for t in tenants for _ in range(EVENTS_PER_OP)
+                                          ][:len(events)], events,
                 json.dumps([[c["op"], d] for c, d in zip(cmds, docs, strict=True)]))
             due[tp] = records[-1].offset + 1
         if batches and shape == "hop+events":
@@ -279,8 +283,9 @@ def measure(shape: str, args: argparse.Namespace, dsn: str, bootstrap: str, pg_p
     roles = {"peer": ["server"], "hop": ["server", "consumer"],
              "hop+events": list(ROLES)}[shape]
     procs = {role: subprocess.Popen(  # noqa: S603 - this script, our interpreter
-        [sys.executable, __file__, "--role", role, "--shape", shape, "--port", str(port),
-         "--dsn", dsn, "--bootstrap", bootstrap, "--run", run], start_new_session=True)
+        [sys.executable, __file__, "--events-per-op", str(args.events_per_op), "--role", role,
+         "--shape", shape, "--port", str(port), "--dsn", dsn, "--bootstrap", bootstrap,
+         "--run", run], start_new_session=True)
         for role in roles}
     try:
         tenants = [str(uuid.uuid4()) for _ in range(args.tenants)]
@@ -323,6 +328,8 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--shapes", default="peer,hop,hop+events")
+    parser.add_argument("--events-per-op", type=int, default=1,
+                        help="events each request writes in hop+events (100: a group PATCH)")
     parser.add_argument("--role", help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -330,6 +337,8 @@ def main() -> None:
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global EVENTS_PER_OP
+    EVENTS_PER_OP = args.events_per_op
     if args.role:
         role_main(args)
         return
@@ -382,6 +391,13 @@ def _report(results: list[dict[str, Any]]) -> None:
         print(f"{r['shape']:<11} {r['ops_s']:6.0f} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f}  "
               f"{cells} {r['total_cpu_ms']:7.2f}")
     print("(CPU-ms per create by process; the load generator is not counted)")
+    if EVENTS_PER_OP > 1:
+        for r in results:
+            if r["shape"] == "hop+events":
+                print(f"hop+events with {EVENTS_PER_OP} events per op: "
+                      f"{r['ops_s'] * EVENTS_PER_OP:,.0f} events/s, "
+                      f"{r['total_cpu_ms'] * 1000 / EVENTS_PER_OP:,.0f} CPU-µs per event "
+                      f"(tansu {r['cpu_ms'].get('tansu', 0) * 1000 / EVENTS_PER_OP:,.0f})")
 
 
 if __name__ == "__main__":
