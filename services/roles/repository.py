@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from uuid import UUID
 
+import orjson
+
 from dsync.db import DbConnection
 from dsync_services.roles.effective_roles import Access
 
@@ -101,15 +103,28 @@ async def stored_access(conn: DbConnection, tenant_id: UUID,
     return {r["user_id"]: Access(tuple(r["groups"]), tuple(r["roles"])) for r in rows}
 
 
+_SAVE_ACCESS = """
+INSERT INTO user_access (tenant_id, user_id, groups, roles)
+SELECT $1, u, ARRAY(SELECT jsonb_array_elements_text(g::jsonb))::uuid[],
+       ARRAY(SELECT jsonb_array_elements_text(r::jsonb))
+  FROM unnest($2::uuid[], $3::text[], $4::text[]) AS x(u, g, r)
+    ON CONFLICT (tenant_id, user_id) DO UPDATE SET groups = EXCLUDED.groups,
+       roles = EXCLUDED.roles, updated_at = now()
+"""
+
+
 async def save_access(conn: DbConnection, tenant_id: UUID,
                       changed: dict[UUID, Access[UUID]]) -> None:
+    """Upsert the users' effective access in one statement (a group PATCH of 100 members
+    changes 100 users: one statement instead of 100 cut the roles service's CPU per
+    member; the variable-length arrays travel as JSON text)."""
     if not changed:
         return
-    await conn.executemany(
-        "INSERT INTO user_access (tenant_id, user_id, groups, roles) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (tenant_id, user_id) DO UPDATE SET groups = $3, roles = $4,"
-        " updated_at = now()",
-        [(tenant_id, user, list(a.groups), list(a.roles)) for user, a in changed.items()])
+    users = list(changed)
+    await conn.execute(_SAVE_ACCESS, tenant_id, users,
+                       [orjson.dumps([str(g) for g in changed[u].groups]).decode()
+                        for u in users],
+                       [orjson.dumps(list(changed[u].roles)).decode() for u in users])
 
 
 async def forget_user(conn: DbConnection, tenant_id: UUID, user_id: UUID) -> None:
