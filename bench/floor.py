@@ -20,10 +20,13 @@ JSON users for `--seconds`. Printed per shape: ops/s, p50/p99, and CPU-ms per op
 process (utime+stime from /proc, the client excluded). Kafka settings are dsync's
 (fetch wait 2 ms for the command consumer, offsets committed every 200 ms, acks=all);
 FLOOR_FETCH_WAIT_MS and FLOOR_LINGER_MS (the HTTP side's producer) try others.
-`--events-per-op 100` makes `hop+events` write 100 events per request: the floor of a group
-PATCH adding 100 members (one `group.member_added` each); read its figures per event.
+`--rate 300` replaces the closed loop with 300 creates arriving per second (latency from
+each scheduled arrival, as `make bench`'s open loop). `--events-per-op 100` makes
+`hop+events` write 100 events per request: the floor of a group PATCH adding 100 members
+(one `group.member_added` each); read its figures per event.
 
 Usage: python bench/floor.py [--seconds 15] [--concurrency 8] [--shapes peer,hop,hop+events]
+                            [--rate 300] [--events-per-op 100]
 """
 from __future__ import annotations
 
@@ -77,7 +80,8 @@ WITH u AS (INSERT INTO floor_users (tenant_id, id, user_name, doc)
            ON CONFLICT DO NOTHING RETURNING id),
      e AS (INSERT INTO floor_outbox (tenant_id, event)
            SELECT * FROM unnest($7::uuid[], $8::jsonb[]) RETURNING seq)
-SELECT pg_notify('floor_outcomes', $9), (SELECT count(*) FROM u), (SELECT count(*) FROM o),
+SELECT (SELECT count(pg_notify('floor_outcomes', p)) FROM unnest($9::text[]) AS p),
+       (SELECT count(*) FROM u), (SELECT count(*) FROM o),
        (SELECT count(*) FROM e)
 """
 
@@ -159,7 +163,7 @@ async def consume_commands(shape: str, dsn: str, bootstrap: str, run: str) -> No
                 [c["body"]["userName"] for c in cmds], docs, [uuid.UUID(c["op"]) for c in cmds],
                 ["applied"] * len(cmds), [t for t in tenants for _ in range(EVENTS_PER_OP)
                                           ][:len(events)], events,
-                json.dumps([[c["op"], d] for c, d in zip(cmds, docs, strict=True)]))
+                _payloads([[c["op"], d] for c, d in zip(cmds, docs, strict=True)]))
             due[tp] = records[-1].offset + 1
         if batches and shape == "hop+events":
             relay_wake.set()
@@ -167,6 +171,20 @@ async def consume_commands(shape: str, dsn: str, bootstrap: str, run: str) -> No
             await consumer.commit(dict(due))
             due.clear()
             committed_at = time.monotonic()
+
+
+def _payloads(outcomes: list[list[str]]) -> list[str]:
+    """NOTIFY payloads under PostgreSQL's 8000-byte limit (a backlog makes big batches)."""
+    chunks: list[list[list[str]]] = [[]]
+    size = 0
+    for item in outcomes:
+        n = len(json.dumps(item)) + 1
+        if chunks[-1] and size + n > 7000:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += n
+    return [json.dumps(c) for c in chunks if c]
 
 
 async def relay(pool: asyncpg.Pool, bootstrap: str, wake: asyncio.Event, topic: str
@@ -250,8 +268,21 @@ def postgres_cpu(pg_pid: int) -> float:
     return total
 
 
-async def load(port: int, tenants: list[str], concurrency: int, seconds: float
-               ) -> list[float]:
+async def _create(session: aiohttp.ClientSession, port: int, tenant: str, name: str) -> None:
+    async with session.post(
+            f"http://127.0.0.1:{port}/Users", headers={"X-Tenant": tenant},
+            json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                  "userName": name, "name": {"givenName": "A", "familyName": "B"},
+                  "emails": [{"value": name, "primary": True}], "active": True}) as r:
+        await r.read()
+        if r.status != 201:
+            raise RuntimeError(f"{r.status}: {await r.text()}")
+
+
+async def load(port: int, tenants: list[str], concurrency: int, seconds: float,
+               rate: float = 0.0) -> list[float]:
+    """Creates for `seconds`: a closed loop of `concurrency` clients, or with `rate` an open
+    loop of that many arrivals per second (latency from each scheduled arrival)."""
     latencies: list[float] = []
     end = time.monotonic() + seconds
     async with aiohttp.ClientSession() as session:
@@ -259,20 +290,29 @@ async def load(port: int, tenants: list[str], concurrency: int, seconds: float
             i = 0
             while time.monotonic() < end:
                 i += 1
-                name = f"u{n}-{i}-{uuid.uuid4().hex[:8]}@example.com"
                 started = time.perf_counter()
-                async with session.post(
-                        f"http://127.0.0.1:{port}/Users",
-                        headers={"X-Tenant": tenants[i % len(tenants)]},
-                        json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                              "userName": name, "name": {"givenName": "A", "familyName": "B"},
-                              "emails": [{"value": name, "primary": True}],
-                              "active": True}) as r:
-                    await r.read()
-                    if r.status != 201:
-                        raise RuntimeError(f"{r.status}: {await r.text()}")
+                await _create(session, port, tenants[i % len(tenants)],
+                              f"u{n}-{i}-{uuid.uuid4().hex[:8]}@example.com")
                 latencies.append(time.perf_counter() - started)
-        await asyncio.gather(*(client(n) for n in range(concurrency)))
+
+        async def arrival(i: int, scheduled: float) -> None:
+            try:
+                await _create(session, port, tenants[i % len(tenants)],
+                              f"o{i}-{uuid.uuid4().hex[:8]}@example.com")
+            except RuntimeError as exc:  # the skeleton's 10 s outcome wait ran out (504)
+                print(f"[floor] open loop: create {i} failed: {exc}", flush=True)
+            latencies.append(time.perf_counter() - scheduled)  # a failure counts as slow
+
+        if rate <= 0:
+            await asyncio.gather(*(client(n) for n in range(concurrency)))
+            return latencies
+        t0, tasks = time.perf_counter(), []
+        for i in range(int(seconds * rate)):
+            scheduled = t0 + i / rate
+            if scheduled > time.perf_counter():
+                await asyncio.sleep(scheduled - time.perf_counter())
+            tasks.append(asyncio.create_task(arrival(i, scheduled)))
+        await asyncio.gather(*tasks)
     return latencies
 
 
@@ -294,7 +334,8 @@ def measure(shape: str, args: argparse.Namespace, dsn: str, bootstrap: str, pg_p
         before = {r: cpu_seconds(p.pid) for r, p in procs.items()}
         before |= {"postgres": postgres_cpu(pg_pid), "tansu": cpu_seconds(broker_pid)}
         started = time.monotonic()
-        latencies = asyncio.run(load(port, tenants, args.concurrency, args.seconds))
+        latencies = asyncio.run(load(port, tenants, args.concurrency, args.seconds,
+                                     args.rate))
         elapsed = time.monotonic() - started
         after = {r: cpu_seconds(p.pid) for r, p in procs.items()}
         after |= {"postgres": postgres_cpu(pg_pid), "tansu": cpu_seconds(broker_pid)}
@@ -328,6 +369,9 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--shapes", default="peer,hop,hop+events")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: this many creates arriving per second (default:"
+                             " the closed loop of --concurrency)")
     parser.add_argument("--events-per-op", type=int, default=1,
                         help="events each request writes in hop+events (100: a group PATCH)")
     parser.add_argument("--role", help=argparse.SUPPRESS)

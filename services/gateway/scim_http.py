@@ -23,8 +23,9 @@ from dsync_services.gateway.scim_limits import limits
 log = logging.getLogger(__name__)
 SCIM_MEDIA_TYPE = "application/scim+json"
 DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                 asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
-                 asyncpg.OperatorInterventionError, asyncpg.InternalClientError)
+                 asyncpg.CannotConnectNowError, asyncpg.InsufficientResourcesError,
+                 asyncpg.OperatorInterventionError, asyncpg.PostgresSystemError,
+                 asyncpg.InternalClientError)
 """Errors that mean the database is unreachable right now (transient): answered 503."""
 BAD_DATA = (asyncpg.DataError, asyncpg.exceptions._base.DataError)  # noqa: SLF001
 """PostgreSQL refused a value (out of range, bad encoding) or asyncpg could not encode one:

@@ -126,6 +126,13 @@ async def test_faults_under_load_lose_duplicate_and_reorder_nothing(
     await _check_invariants(stack, load)
 
 
+def _unexpected_errors(stack: RunningStack) -> str:
+    """The gateway's logged 500s (with their tracebacks), for a failure's message."""
+    lines = stack.log("gateway").splitlines()
+    found = [i for i, line in enumerate(lines) if "unexpected error" in line]
+    return "gateway 5xx:\n" + "\n---\n".join("\n".join(lines[i:i + 40]) for i in found[:3])
+
+
 async def _check_invariants(stack: RunningStack, load: Load) -> None:
     conn = await asyncpg.connect(stack.database_url)
     try:
@@ -142,7 +149,7 @@ async def _check_invariants(stack: RunningStack, load: Load) -> None:
         assert all(c == 1 for c in stored.values()), "a write was applied twice"
         assert not any(s == 400 and stored.get(n) for n, s in creates)
         bad = [s for _, a, _, s in load.results if a == "bad"]
-        assert set(bad) <= {400, 503, 0} and 400 in bad
+        assert set(bad) <= {400, 503, 0} and 400 in bad, _unexpected_errors(stack)
         assert not await conn.fetchval("SELECT count(*) FROM users WHERE user_name = ''")
         # the ledger accounts for every acknowledged write and every stored user
         applied = await conn.fetchval(
