@@ -59,7 +59,7 @@ from dsync.devservers.ports import free_port  # noqa: E402
 from dsync.devservers.postgres import EmbeddedPostgres  # noqa: E402
 
 PARTITIONS = int(os.environ.get("FLOOR_PARTITIONS", "16"))
-EVENTS_PER_OP = int(os.environ.get("FLOOR_EVENTS_PER_OP", "1"))  # set from --events-per-op
+EVENTS_PER_OP = 1  # --events-per-op (the role processes get it on their command line)
 ROLES = ("server", "consumer", "events-1", "events-2", "events-3")
 COMMIT_EVERY_S = 0.2
 SCHEMA = """
