@@ -44,6 +44,12 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from prometheus_client import CollectorRegistry, Gauge
 
 from dsync.kafka.clients import build_consumer
+from dsync.kafka.fetch_wait import (
+    FetchWait,
+    apply_fetch_wait,
+    behind_unanswered,
+    partition_states,
+)
 from dsync.kafka.topics import ensure_topics
 from dsync.pipeline.backoff import Backoff
 from dsync.pipeline.idle import IdleClock
@@ -107,6 +113,8 @@ class PipelineConsumer:
         self.pool = pool
         self.listener = listener
         self.fetch_max_wait_ms = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
+        self.fetch_wait = FetchWait(self.fetch_max_wait_ms)
+        """The wait asked for now: raised while the broker answers short (`fetch_wait`)."""
         self.max_records = max_records
         self.notified = notified
         self.linger_s = linger_ms / 1000
@@ -173,6 +181,7 @@ class PipelineConsumer:
         self._due.clear()  # offsets of a group joined before (a broker reset) mean nothing now
         self.consumer.subscribe([self.topic], listener=self.assignment)
         await self.consumer.start()
+        apply_fetch_wait(self.consumer, self.fetch_wait.ms)
         self.running = True
         watchdog = asyncio.create_task(self._watch_topic(stop))
         pause = False
@@ -196,10 +205,12 @@ class PipelineConsumer:
                     await asyncio.sleep(0.5)
                     pause = False
                     continue
+                behind = self._watch_fetch_answers(batches)
                 # Drained only by a poll that found nothing: records a poll returns may come
                 # from a fetch sent before the last wake-up (aiokafka fetches ahead), so
-                # only an empty answer to a later fetch says nothing is left.
-                self._drained = not batches
+                # only an empty answer to a later fetch says nothing is left (and not one
+                # that left a partition behind the end the broker reported).
+                self._drained = not batches and not behind
                 pause = self._may_pause()
                 if pause:
                     self.consumer.pause(*self.consumer.assignment())  # no fetch from now
@@ -264,16 +275,28 @@ class PipelineConsumer:
                 self.consumer.seek(tp, 0)  # no retention on the embedded broker
                 self._past_end.pop(tp, None)
 
+    def _watch_fetch_answers(self, batches: dict[TopicPartition, list[ConsumerRecord]]
+                             ) -> bool:
+        """After a poll: whether it left a partition behind the end the broker reported;
+        raises or lowers the fetch wait (`dsync.kafka.fetch_wait`)."""
+        behind = behind_unanswered(partition_states(self.consumer), set(batches))
+        before = self.fetch_wait.ms
+        self.fetch_wait.after_poll(behind)
+        if self.fetch_wait.ms != before:
+            apply_fetch_wait(self.consumer, self.fetch_wait.ms)
+        return bool(behind)
+
     def _poll_timeout_ms(self) -> int:
+        wait_ms = self.fetch_wait.ms
         if self._checking:  # the idle check: one fetch's worth, not a 100 ms burst of them
             self._checking = False
-            return self.fetch_max_wait_ms + CHECK_MARGIN_MS
+            return wait_ms + CHECK_MARGIN_MS
         if self.notified and self._listening():
             # A woken consumer drains what is there, then pauses. The empty answer that ends
             # the drain must come from a fetch sent after this poll began (one in flight may
             # predate the NOTIFY it answers): two fetch waits and a little more. A late
             # answer on a loaded machine is covered by the re-check 100 ms after a pause.
-            return 2 * self.fetch_max_wait_ms + DRAIN_MARGIN_MS
+            return 2 * wait_ms + DRAIN_MARGIN_MS
         return POLL_TIMEOUT_MS
 
     def _listening(self) -> bool:
