@@ -3,14 +3,16 @@
 Starts the stack as `make run` does, seeds tenant A with users (so its filters cost
 something), gives A a rate limit and a concurrency cap (PUT /admin/v1/tenants/{A}/limits),
 then measures tenant B's `create_users` latency in an open loop at `--rate-b` per second:
-once alone, and once while A floods from a separate client process with expensive filtered
-searches (`co`/`ew`/`or`, sorted) and user creates, as fast as the gateway lets it (429s
-are counted, not waited out). Prints B's p50/p99 in each phase, the p99 ratio, and what A
-got through.
+alone, and while A floods from a separate client process with expensive filtered searches
+(`co`/`ew`/`or`, sorted) and user creates, as fast as the gateway lets it (429s are
+counted, not waited out). The two phases alternate for `--rounds` rounds (alone, flood,
+alone, flood, ...), so that neither gets the shorter broker log or the quieter minutes of
+the machine; B's latencies are pooled per phase. Prints B's p50/p99 in each phase, the p99
+ratio (pooled, and per round), and what A got through.
 
-    .venv/bin/python bench/noisy_tenant.py [--seconds 20] [--rate-b 50] [--a-rate 50]
-                                            [--a-concurrency 8] [--a-workers 32]
-                                            [--seed-users 1000]
+    .venv/bin/python bench/noisy_tenant.py [--seconds 20] [--rounds 3] [--rate-b 50]
+                                            [--a-rate 50] [--a-concurrency 8]
+                                            [--a-workers 32] [--seed-users 1000]
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import random
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
@@ -111,7 +114,9 @@ async def _b_phase(stack: StackProcess, tenant: Tenant, rate: float, seconds: fl
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--seconds", type=float, default=20, help="length of each phase")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alone/flood phase pairs, alternating")
     ap.add_argument("--rate-b", type=float, default=50)
     ap.add_argument("--a-rate", type=float, default=50, help="A's rate limit (requests/s)")
     ap.add_argument("--a-burst", type=int, default=50)
@@ -135,36 +140,72 @@ def main() -> None:
                {"tier": "bench", "rate_per_s": args.a_rate, "burst": args.a_burst,
                 "max_concurrency": args.a_concurrency})
         asyncio.run(_b_phase(stack, b, args.rate_b, 3, "warm"))  # warm-up, not reported
-        alone = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, "alone"))
-        results: Any = multiprocessing.get_context("spawn").Queue()
-        flood = multiprocessing.get_context("spawn").Process(
-            target=_flood_process, args=(base, a.token, args.seconds + 4, args.a_workers,
-                                         results))
-        flood.start()
-        time.sleep(2)  # A's flood is at full strength before B is measured
-        loaded = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, "flood"))
-        a_outcomes = results.get(timeout=120)
-        flood.join(60)
+        rounds: list[tuple[Phase, Phase]] = []
+        a_outcomes: Counter[str] = Counter()
+        for n in range(args.rounds):
+            print(f"round {n + 1}/{args.rounds}: B alone, then under A's flood ...",
+                  flush=True)
+            alone = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, "alone"))
+            results: Any = multiprocessing.get_context("spawn").Queue()
+            flood = multiprocessing.get_context("spawn").Process(
+                target=_flood_process, args=(base, a.token, args.seconds + 4,
+                                             args.a_workers, results))
+            flood.start()
+            time.sleep(2)  # A's flood is at full strength before B is measured
+            loaded = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, "flood"))
+            a_outcomes.update(results.get(timeout=120))
+            flood.join(60)
+            rounds.append((alone, loaded))
     finally:
         stack.stop()
+    alone, loaded = _pooled(r[0] for r in rounds), _pooled(r[1] for r in rounds)
     p99_alone, p99_loaded = alone.latency_ms(99), loaded.latency_ms(99)
     ratio = (p99_loaded / p99_alone) if p99_alone and p99_loaded else None
+    per_round = [_ratio(a_phase, f_phase) for a_phase, f_phase in rounds]
     a_total = sum(a_outcomes.values())
     print(json.dumps({
-        "b_rate_per_s": args.rate_b, "seconds": args.seconds,
+        "b_rate_per_s": args.rate_b, "seconds": args.seconds, "rounds": args.rounds,
         "a_limits": {"rate_per_s": args.a_rate, "burst": args.a_burst,
                      "max_concurrency": args.a_concurrency, "workers": args.a_workers},
         "b_alone": alone.summary(), "b_under_flood": loaded.summary(),
-        "a_outcomes": a_outcomes,
-        "a_requests_per_s": round(a_total / (args.seconds + 4), 1),
+        "p99_ms_by_round": [[_round1(a_phase.latency_ms(99)), _round1(f_phase.latency_ms(99))]
+                            for a_phase, f_phase in rounds],
+        "a_outcomes": dict(a_outcomes),
+        "a_requests_per_s": round(a_total / ((args.seconds + 4) * args.rounds), 1),
     }, indent=2))
     for label, phase in (("alone", alone), ("under A's flood", loaded)):
         used = {g: round(100 * cpu / phase.wall_s, 1) for g, cpu in phase.cpu_s.items()
                 if cpu > 0} if phase.wall_s else {}
         print(f"stack CPU while B ran {label} (% of one core): {used}")
-    print(f"\nB create_users at {args.rate_b:g}/s: p50 {alone.latency_ms(50):.1f} ms alone, "
-          f"{loaded.latency_ms(50):.1f} ms under A's flood; p99 {p99_alone:.1f} ms alone, "
-          f"{p99_loaded:.1f} ms under A's flood; ratio {ratio:.2f}x (goal ≤ 2x)")
+    print(f"\nB create_users at {args.rate_b:g}/s, {args.rounds} rounds of {args.seconds:g} s"
+          f" each: p50 {alone.latency_ms(50):.1f} ms alone, {loaded.latency_ms(50):.1f} ms"
+          f" under A's flood; p99 {p99_alone:.1f} ms alone, {p99_loaded:.1f} ms under A's"
+          f" flood; ratio {ratio:.2f}x (goal ≤ 2x); by round: "
+          + ", ".join(f"{r:.2f}x" for r in per_round if r is not None))
+
+
+def _round1(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)
+
+
+def _ratio(alone: Phase, loaded: Phase) -> float | None:
+    a, f = alone.latency_ms(99), loaded.latency_ms(99)
+    return f / a if a and f else None
+
+
+def _pooled(phases: Iterable[Phase]) -> Phase:
+    """One phase holding the operations, latencies, time and CPU of several."""
+    pooled = Phase()
+    for phase in phases:
+        pooled.ops += phase.ops
+        pooled.ok += phase.ok
+        pooled.errors.update(phase.errors)
+        pooled.latencies_ms.extend(phase.latencies_ms)
+        pooled.wall_s += phase.wall_s
+        pooled.client_cpu_s += phase.client_cpu_s
+        for group, cpu in phase.cpu_s.items():
+            pooled.cpu_s[group] = pooled.cpu_s.get(group, 0.0) + cpu
+    return pooled
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ per-tenant throttling."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 
@@ -115,12 +116,22 @@ def _is_search(request: web.Request) -> bool:
     return not _INDEXED_LOOKUP.match(request.query.get("filter", ""))
 
 
+def hold_delay(hold_s: float, retry_after_s: float, rng: random.Random | None = None
+               ) -> float:
+    """How long to hold one refusal: a random 50-100 % of the hold, at most Retry-After."""
+    uniform = rng.uniform if rng is not None else random.uniform
+    return min(hold_s, retry_after_s) * uniform(0.5, 1.0)
+
+
 async def _hold(app: web.Application, retry_after_s: float) -> None:
     """Answer a refusal late (a tarpit): a flooding client's worker waits instead of
     sending its next request at once, which would cost this event loop another refusal.
-    At most `throttle_hold_max` refusals are held at once; the others are answered now."""
+    The delay is a random 50-100 % of the hold: refusals that came together (a burst, or
+    workers refused by one empty bucket) would otherwise come back together and be
+    admitted together, a burst of the tenant's costly reads every hold. At most
+    `throttle_hold_max` refusals are held at once; the others are answered now."""
     settings, throttle = app["limit_settings"], app["throttle"]
-    delay = min(settings.throttle_hold_s, retry_after_s)
+    delay = hold_delay(settings.throttle_hold_s, retry_after_s)
     if delay <= 0 or throttle.held >= settings.throttle_hold_max:
         return
     throttle.held += 1

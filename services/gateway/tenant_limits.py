@@ -37,9 +37,10 @@ class LimitSettings(_Frozen):
     max_groups: int = Field(100_000, ge=0)
     tenant_limits_cache_s: float = Field(5.0, ge=0)
     throttle_hold_s: float = Field(1.0, ge=0, le=30)
-    """`DSYNC_THROTTLE_HOLD_S`: a refused (429) request is answered after up to this long
-    (never longer than its Retry-After), so a client that ignores Retry-After cannot make
-    the gateway refuse thousands of requests a second. 0 answers at once."""
+    """`DSYNC_THROTTLE_HOLD_S`: a refused (429) request is answered after a random 50-100 %
+    of this long (never longer than its Retry-After), so a client that ignores Retry-After
+    cannot make the gateway refuse thousands of requests a second, and the refused requests
+    of one burst do not all come back at once. 0 answers at once."""
     throttle_hold_max: int = Field(256, ge=0)
     """`DSYNC_THROTTLE_HOLD_MAX`: most refused requests held at once per gateway process;
     beyond it they are answered at once."""

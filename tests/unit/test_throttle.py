@@ -104,3 +104,16 @@ async def test_refusals_are_held_up_to_the_cap_and_the_rest_answered_at_once() -
     no_hold = {"limit_settings": LimitSettings(throttle_hold_s=0), "throttle": Throttle()}
     await _hold(no_hold, 1)  # type: ignore[arg-type]
     assert no_hold["throttle"].held == 0  # type: ignore[attr-defined]
+
+
+def test_held_refusals_are_spread_over_half_to_all_of_the_hold() -> None:
+    import random
+
+    from dsync_services.gateway.middlewares import hold_delay
+
+    rng = random.Random(7)
+    delays = [hold_delay(1.0, 3, rng) for _ in range(200)]
+    assert all(0.5 <= d <= 1.0 for d in delays)
+    assert max(delays) - min(delays) > 0.4  # not one instant for a whole burst
+    assert all(0.25 <= hold_delay(1.0, 0.5, rng) <= 0.5 for _ in range(50))  # Retry-After caps
+    assert hold_delay(0, 1, rng) == 0

@@ -96,9 +96,11 @@ def partition_states(consumer: AIOKafkaConsumer) -> list[PartitionState]:
     """`PartitionState` of each assigned, fetching partition whose position and high
     watermark are known. Reads aiokafka's subscription state directly
     (what `position()` and `highwater()` read, without their awaits and asserts): this runs
-    after every poll."""
-    subscription = consumer._subscription.subscription  # noqa: SLF001 - see docstring
-    assignment = subscription.assignment if subscription is not None else None
+    after every poll. A consumer without that state (a test's fake) has none to report;
+    `tests/integration/test_fetch_wait.py` fails if aiokafka stops keeping it there."""
+    state_of = getattr(consumer, "_subscription", None)
+    subscription = getattr(state_of, "subscription", None)
+    assignment = getattr(subscription, "assignment", None)
     if assignment is None:
         return []
     states = []
@@ -113,5 +115,8 @@ def partition_states(consumer: AIOKafkaConsumer) -> list[PartitionState]:
 
 def apply_fetch_wait(consumer: AIOKafkaConsumer, ms: int) -> None:
     """Ask for `ms` in the fetches the consumer sends from now on (aiokafka reads its
-    `fetch_max_wait_ms` each time it builds a fetch request; there is no public setter)."""
-    consumer._fetcher._fetch_max_wait_ms = ms  # noqa: SLF001 - see docstring
+    `fetch_max_wait_ms` each time it builds a fetch request; there is no public setter).
+    A consumer without aiokafka's fetcher (a test's fake) is left as it is."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+        fetcher._fetch_max_wait_ms = ms  # noqa: SLF001 - see docstring

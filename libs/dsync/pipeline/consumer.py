@@ -476,11 +476,17 @@ def consumer_checks(consumer: PipelineConsumer | None) -> dict[str, str]:
 
 
 def export_lag(consumer: PipelineConsumer, registry: CollectorRegistry) -> None:
-    """`dsync_consumer_lag{service, group, topic}`: records this instance is behind."""
+    """`dsync_consumer_lag{service, group, topic}`: records this instance is behind;
+    `dsync_consumer_fetch_wait_ms{...}`: the fetch wait it asks for now (`fetch_wait`)."""
+    labels = (consumer.service, consumer.group_id, consumer.topic)
     Gauge("dsync_consumer_lag", "Records behind the end of the partitions this instance"
           " holds (high watermark of the last fetch minus position)",
           ["service", "group", "topic"], registry=registry).labels(
-        consumer.service, consumer.group_id, consumer.topic).set_function(lambda: consumer.lag)
+        *labels).set_function(lambda: consumer.lag)
+    Gauge("dsync_consumer_fetch_wait_ms", "Fetch wait this instance asks for now: its"
+          " setting, raised while the broker answers fetches short",
+          ["service", "group", "topic"], registry=registry).labels(
+        *labels).set_function(lambda: consumer.fetch_wait.ms)
 
 
 def consumer_details(consumer: PipelineConsumer | None) -> dict[str, object]:
