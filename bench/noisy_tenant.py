@@ -145,14 +145,14 @@ def main() -> None:
         for n in range(args.rounds):
             print(f"round {n + 1}/{args.rounds}: B alone, then under A's flood ...",
                   flush=True)
-            alone = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, "alone"))
+            alone = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, f"alone{n}"))
             results: Any = multiprocessing.get_context("spawn").Queue()
             flood = multiprocessing.get_context("spawn").Process(
                 target=_flood_process, args=(base, a.token, args.seconds + 4,
                                              args.a_workers, results))
             flood.start()
             time.sleep(2)  # A's flood is at full strength before B is measured
-            loaded = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, "flood"))
+            loaded = asyncio.run(_b_phase(stack, b, args.rate_b, args.seconds, f"flood{n}"))
             a_outcomes.update(results.get(timeout=120))
             flood.join(60)
             rounds.append((alone, loaded))

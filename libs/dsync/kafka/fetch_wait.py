@@ -1,4 +1,4 @@
-"""A consumer's fetch wait, raised while the broker answers fetches short.
+"""A consumer's fetch wait: short while caught up, long enough to read the log when behind.
 
 The embedded broker (Tansu, memory storage) treats a fetch's `max_wait_ms` as a deadline
 for reading the log too: for each partition it lists the stored batches from the first one
@@ -8,14 +8,19 @@ partition holding thousands of batches is answered with nothing, or one batch, a
 its high watermark is far ahead; a partition whose listing never fits stays stuck while
 its producers go on (a tenant's writes would wait for as long as the load lasts). How long
 the listing takes grows with the partition's history (the embedded broker keeps it all) and
-with the machine's load.
+with the machine's load. Its long-poll is a sleep, on the other hand: a fetch that finds
+nothing costs its whole wait in latency.
 
-So a consumer watches for that answer: a partition that the broker says holds records past
-the position, answered with none of them on two polls in a row at the same position. Each
-such poll doubles the wait (up to `cap_ms`); the broker answers at once whenever it has
-records, so a longer wait costs only the fetches that find nothing. After `decay_after_s`
-without one the wait halves again, towards the setting. On Apache Kafka a fetch is never
-answered short this way (a long-poll returns on data), and the wait stays as set.
+So the wait depends on what the consumer knows after each fetch answer and each poll:
+* **behind** (some partition's high watermark is past its position: there are records to
+  read): ask for `budget_ms`, the time the broker needs to list the log. The broker answers
+  as soon as it has read records, so the longer wait costs nothing here;
+* **caught up**: ask for `base_ms` (the setting), so a new record is seen soon.
+A fetch asked with the budget that still comes back without a partition's records
+("short") doubles the budget, up to `cap_ms`; after `decay_after_s` without one it halves
+again, towards the setting. A new record in a long partition thus costs one short fetch,
+then one with the budget. On Apache Kafka no fetch comes back short this way (a long-poll
+returns on data) and the budget stays at the setting.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -32,72 +38,71 @@ CAP_MS = 10_000
 """Longest fetch wait asked for (aiokafka's request timeout is 40 s)."""
 DECAY_AFTER_S = 30.0
 
+PartitionState = tuple[TopicPartition, int, int]
+"""(partition, position, high watermark) after a fetch answer or a poll."""
 
-PartitionState = tuple[TopicPartition, int, int, int]
-"""(partition, position, high watermark, when the broker last answered for it (ms))."""
 
-
-def behind_unanswered(states: Iterable[PartitionState], answered: set[TopicPartition]
-                      ) -> dict[TopicPartition, tuple[int, int]]:
-    """The partitions that the broker says hold records past the position and that the poll
-    returned none of: partition -> (position, when the broker last answered for it)."""
-    return {tp: (position, answered_at) for tp, position, end, answered_at in states
-            if tp not in answered and position < end}
+def behind(states: Iterable[PartitionState]) -> set[TopicPartition]:
+    """The partitions whose high watermark is past the position: records left to read."""
+    return {tp for tp, position, end in states if position < end}
 
 
 @dataclass
 class FetchWait:
-    """The wait to ask for: `base_ms` (the setting), doubled by each short answer (a fetch
-    answer that leaves a partition behind at the same position as the answer before it),
-    halved again after `decay_after_s` without one."""
+    """The wait to ask for next (`ms`): `base_ms` while caught up, `budget_ms` while behind
+    (module doc)."""
 
     base_ms: int
     cap_ms: int = CAP_MS
     decay_after_s: float = DECAY_AFTER_S
     now: Callable[[], float] = time.monotonic
     ms: int = field(init=False)
-    _behind: dict[TopicPartition, tuple[int, int]] = field(init=False,
-                                                         default_factory=dict)
+    budget_ms: int = field(init=False)
     _steady_since: float = field(init=False)
-    """Last short answer or last decay."""
+    """Last short answer to a fetch asked with the budget, or last decay."""
     _warned_at: float = field(init=False, default=float("-inf"))
 
     def __post_init__(self) -> None:
-        self.ms = self.base_ms
+        self.ms = self.budget_ms = self.base_ms
         self._steady_since = self.now()
 
-    def after_poll(self, behind: dict[TopicPartition, tuple[int, int]]) -> None:
-        """Record the partitions left behind by this poll (`behind_unanswered`); `ms` is
-        then the wait to ask for. A poll that ended before a new answer came (same answer
-        time) is no new evidence."""
-        short = False
-        for tp, (position, answered_at) in behind.items():
-            before = self._behind.get(tp)
-            short |= (before is not None and before[0] == position
-                      and answered_at > before[1])
-        self._behind = behind
+    def after_answer(self, *, is_behind: bool, short: bool) -> None:
+        """After a fetch answer: `short` when a partition that is behind got none of its
+        records in it."""
         now = self.now()
-        if short:
+        if short and self.ms == self.budget_ms:  # asked with the budget: not enough
             self._steady_since = now
-            if self.ms < self.cap_ms:
-                self.ms = min(self.cap_ms, self.ms * 2)
-                log.debug("fetches answered short: fetch wait raised to %d ms", self.ms)
+            if self.budget_ms < self.cap_ms:
+                self.budget_ms = min(self.cap_ms, max(2 * self.budget_ms, 2))
+                log.debug("fetch answered short: fetch budget raised to %d ms",
+                          self.budget_ms)
             elif now - self._warned_at >= self.decay_after_s:
                 self._warned_at = now
                 log.warning("fetches are answered short even with a %d ms wait: a partition"
                             " holds too many batches for the embedded broker to read in"
-                            " time (restart the stack to start with empty topics)", self.ms)
-        elif self.ms > self.base_ms and now - self._steady_since >= self.decay_after_s:
-            self.ms = max(self.base_ms, self.ms // 2)
-            self._steady_since = now
+                            " time (restart the stack to start with empty topics)",
+                            self.budget_ms)
+        self._choose(is_behind, now)
 
+    def after_poll(self, *, is_behind: bool) -> None:
+        """After the consumer took what was fetched (positions moved)."""
+        self._choose(is_behind, self.now())
+
+    def _choose(self, is_behind: bool, now: float) -> None:
+        if self.budget_ms > self.base_ms and now - self._steady_since >= self.decay_after_s:
+            self.budget_ms = max(self.base_ms, self.budget_ms // 2)
+            self._steady_since = now
+        self.ms = self.budget_ms if is_behind else self.base_ms
+
+
+# ---- the aiokafka edge -------------------------------------------------------------------
 
 def partition_states(consumer: AIOKafkaConsumer) -> list[PartitionState]:
     """`PartitionState` of each assigned, fetching partition whose position and high
-    watermark are known. Reads aiokafka's subscription state directly
-    (what `position()` and `highwater()` read, without their awaits and asserts): this runs
-    after every poll. A consumer without that state (a test's fake) has none to report;
-    `tests/integration/test_fetch_wait.py` fails if aiokafka stops keeping it there."""
+    watermark are known. Reads aiokafka's subscription state directly (what `position()`
+    and `highwater()` read, without their awaits and asserts): this runs after every fetch
+    answer and every poll. A consumer without that state (a test's fake) has none to
+    report; `tests/integration/test_fetch_wait.py` fails if aiokafka stops keeping it."""
     state_of = getattr(consumer, "_subscription", None)
     subscription = getattr(state_of, "subscription", None)
     assignment = getattr(subscription, "assignment", None)
@@ -106,11 +111,16 @@ def partition_states(consumer: AIOKafkaConsumer) -> list[PartitionState]:
     states = []
     for tp in assignment.tps:
         state = assignment.state_value(tp)
-        if (state.paused or not state.has_valid_position or state.highwater is None
-                or state.timestamp is None):
+        if state.paused or not state.has_valid_position or state.highwater is None:
             continue
-        states.append((tp, state.position, state.highwater, state.timestamp))
+        states.append((tp, state.position, state.highwater))
     return states
+
+
+def buffered(consumer: AIOKafkaConsumer) -> set[TopicPartition]:
+    """Partitions with fetched records the consumer has not taken yet."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    return set(getattr(fetcher, "_records", ()))
 
 
 def apply_fetch_wait(consumer: AIOKafkaConsumer, ms: int) -> None:
@@ -120,3 +130,19 @@ def apply_fetch_wait(consumer: AIOKafkaConsumer, ms: int) -> None:
     fetcher = getattr(consumer, "_fetcher", None)
     if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
         fetcher._fetch_max_wait_ms = ms  # noqa: SLF001 - see docstring
+
+
+def on_fetch_answers(consumer: AIOKafkaConsumer, hook: Callable[[], None]) -> None:
+    """Call `hook()` after aiokafka's fetcher has taken in each fetch answer, before it
+    builds the next request (its `_proc_fetch_request`, wrapped on this one consumer)."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    original = getattr(fetcher, "_proc_fetch_request", None)
+    if fetcher is None or original is None:
+        return
+
+    async def answered(*args: Any, **kwargs: Any) -> Any:
+        result = await original(*args, **kwargs)
+        hook()
+        return result
+
+    fetcher._proc_fetch_request = answered  # noqa: SLF001 - see docstring

@@ -47,7 +47,9 @@ from dsync.kafka.clients import build_consumer
 from dsync.kafka.fetch_wait import (
     FetchWait,
     apply_fetch_wait,
-    behind_unanswered,
+    behind,
+    buffered,
+    on_fetch_answers,
     partition_states,
 )
 from dsync.kafka.topics import ensure_topics
@@ -182,6 +184,7 @@ class PipelineConsumer:
         self.consumer.subscribe([self.topic], listener=self.assignment)
         await self.consumer.start()
         apply_fetch_wait(self.consumer, self.fetch_wait.ms)
+        on_fetch_answers(self.consumer, self._on_fetch_answer)
         self.running = True
         watchdog = asyncio.create_task(self._watch_topic(stop))
         pause = False
@@ -205,12 +208,12 @@ class PipelineConsumer:
                     await asyncio.sleep(0.5)
                     pause = False
                     continue
-                behind = self._watch_fetch_answers(batches)
+                is_behind = self._watch_fetch_answers()
                 # Drained only by a poll that found nothing: records a poll returns may come
                 # from a fetch sent before the last wake-up (aiokafka fetches ahead), so
                 # only an empty answer to a later fetch says nothing is left (and not one
                 # that left a partition behind the end the broker reported).
-                self._drained = not batches and not behind
+                self._drained = not batches and not is_behind
                 pause = self._may_pause()
                 if pause:
                     self.consumer.pause(*self.consumer.assignment())  # no fetch from now
@@ -275,16 +278,21 @@ class PipelineConsumer:
                 self.consumer.seek(tp, 0)  # no retention on the embedded broker
                 self._past_end.pop(tp, None)
 
-    def _watch_fetch_answers(self, batches: dict[TopicPartition, list[ConsumerRecord]]
-                             ) -> bool:
-        """After a poll: whether it left a partition behind the end the broker reported;
-        raises or lowers the fetch wait (`dsync.kafka.fetch_wait`)."""
-        behind = behind_unanswered(partition_states(self.consumer), set(batches))
-        before = self.fetch_wait.ms
-        self.fetch_wait.after_poll(behind)
-        if self.fetch_wait.ms != before:
-            apply_fetch_wait(self.consumer, self.fetch_wait.ms)
-        return bool(behind)
+    def _on_fetch_answer(self) -> None:
+        """After each fetch answer, before the next request: the wait to ask for next
+        (`dsync.kafka.fetch_wait`)."""
+        left = behind(partition_states(self.consumer))
+        self.fetch_wait.after_answer(is_behind=bool(left),
+                                     short=bool(left - buffered(self.consumer)))
+        apply_fetch_wait(self.consumer, self.fetch_wait.ms)
+
+    def _watch_fetch_answers(self) -> bool:
+        """After a poll: whether a partition is left behind the end the broker reported;
+        sets the wait of the next fetch accordingly."""
+        is_behind = bool(behind(partition_states(self.consumer)))
+        self.fetch_wait.after_poll(is_behind=is_behind)
+        apply_fetch_wait(self.consumer, self.fetch_wait.ms)
+        return is_behind
 
     def _poll_timeout_ms(self) -> int:
         wait_ms = self.fetch_wait.ms
@@ -477,16 +485,16 @@ def consumer_checks(consumer: PipelineConsumer | None) -> dict[str, str]:
 
 def export_lag(consumer: PipelineConsumer, registry: CollectorRegistry) -> None:
     """`dsync_consumer_lag{service, group, topic}`: records this instance is behind;
-    `dsync_consumer_fetch_wait_ms{...}`: the fetch wait it asks for now (`fetch_wait`)."""
+    `dsync_consumer_fetch_wait_ms{...}`: the wait it asks for while behind (`fetch_wait`)."""
     labels = (consumer.service, consumer.group_id, consumer.topic)
     Gauge("dsync_consumer_lag", "Records behind the end of the partitions this instance"
           " holds (high watermark of the last fetch minus position)",
           ["service", "group", "topic"], registry=registry).labels(
         *labels).set_function(lambda: consumer.lag)
-    Gauge("dsync_consumer_fetch_wait_ms", "Fetch wait this instance asks for now: its"
-          " setting, raised while the broker answers fetches short",
+    Gauge("dsync_consumer_fetch_wait_ms", "Fetch wait this instance asks for while it has"
+          " records to read: its setting, raised while the broker answers fetches short",
           ["service", "group", "topic"], registry=registry).labels(
-        *labels).set_function(lambda: consumer.fetch_wait.ms)
+        *labels).set_function(lambda: consumer.fetch_wait.budget_ms)
 
 
 def consumer_details(consumer: PipelineConsumer | None) -> dict[str, object]:
