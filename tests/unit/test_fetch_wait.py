@@ -67,3 +67,25 @@ def test_the_budget_halves_back_towards_the_setting_after_a_quiet_spell() -> Non
         clock.t = t
         wait.after_poll(is_behind=False)
     assert (wait.ms, wait.budget_ms) == (2, 2)  # never below the setting
+
+
+async def test_a_failing_hook_never_stops_the_fetcher() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from dsync.kafka.fetch_wait import on_fetch_answers
+
+    async def proc(*_args: Any) -> bool:
+        return True
+
+    consumer: Any = SimpleNamespace(_fetcher=SimpleNamespace(_proc_fetch_request=proc))
+    calls: list[int] = []
+
+    def hook() -> None:
+        calls.append(1)
+        raise KeyError("assignment changed under us")
+
+    on_fetch_answers(consumer, hook)
+    assert await consumer._fetcher._proc_fetch_request("assignment", 0, "request") is True
+    assert await consumer._fetcher._proc_fetch_request("assignment", 0, "request") is True
+    assert calls == [1, 1]

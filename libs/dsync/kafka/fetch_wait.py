@@ -134,15 +134,23 @@ def apply_fetch_wait(consumer: AIOKafkaConsumer, ms: int) -> None:
 
 def on_fetch_answers(consumer: AIOKafkaConsumer, hook: Callable[[], None]) -> None:
     """Call `hook()` after aiokafka's fetcher has taken in each fetch answer, before it
-    builds the next request (its `_proc_fetch_request`, wrapped on this one consumer)."""
+    builds the next request (its `_proc_fetch_request`, wrapped on this one consumer). A
+    hook that raises is logged once and never stops the fetcher."""
     fetcher = getattr(consumer, "_fetcher", None)
     original = getattr(fetcher, "_proc_fetch_request", None)
     if fetcher is None or original is None:
         return
 
+    failed: list[bool] = []
+
     async def answered(*args: Any, **kwargs: Any) -> Any:
         result = await original(*args, **kwargs)
-        hook()
+        try:
+            hook()
+        except Exception:  # a failure here must not stop the fetcher: the wait stays
+            if not failed:
+                failed.append(True)
+                log.warning("choosing the fetch wait failed; keeping it", exc_info=True)
         return result
 
     fetcher._proc_fetch_request = answered  # noqa: SLF001 - see docstring
