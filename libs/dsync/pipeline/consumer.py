@@ -19,8 +19,10 @@ Fetching, two ways (see `idle`):
   fetch (the relay NOTIFYs with every batch it published), drain until a poll finds
   nothing, pause again; at most one wake-up per `linger_ms`, so a busy stream is taken in
   larger batches. A fetch then nearly always returns records.
-The wake flag is cleared before each poll, so a NOTIFY during a poll or a batch is never
-lost. Both fall back to plain long-polling while the LISTEN connection is down.
+Each fetch's wait is chosen after the answer before it (`dsync.kafka.fetch_wait`): the
+setting while caught up, a budget long enough for the embedded broker to read the log while
+behind. The wake flag is cleared before each poll, so a NOTIFY during a poll or a batch is
+never lost. Both fall back to plain long-polling while the LISTEN connection is down.
 Broker reset (the embedded broker loses everything on restart): seen as the topic gone
 from metadata or offset commits failing; the topics are created again and the consumer
 rejoins. Liveness and assignment go to `service_heartbeats` for the gateway's /healthz,
@@ -116,7 +118,8 @@ class PipelineConsumer:
         self.listener = listener
         self.fetch_max_wait_ms = fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms
         self.fetch_wait = FetchWait(self.fetch_max_wait_ms)
-        """The wait asked for now: raised while the broker answers short (`fetch_wait`)."""
+        """The wait of the next fetch: the setting while caught up, a budget learned from
+        the broker's short answers while behind (`dsync.kafka.fetch_wait`)."""
         self.max_records = max_records
         self.notified = notified
         self.linger_s = linger_ms / 1000
@@ -208,7 +211,7 @@ class PipelineConsumer:
                     await asyncio.sleep(0.5)
                     pause = False
                     continue
-                is_behind = self._watch_fetch_answers()
+                is_behind = self._after_poll()
                 # Drained only by a poll that found nothing: records a poll returns may come
                 # from a fetch sent before the last wake-up (aiokafka fetches ahead), so
                 # only an empty answer to a later fetch says nothing is left (and not one
@@ -286,9 +289,9 @@ class PipelineConsumer:
                                      short=bool(left - buffered(self.consumer)))
         apply_fetch_wait(self.consumer, self.fetch_wait.ms)
 
-    def _watch_fetch_answers(self) -> bool:
+    def _after_poll(self) -> bool:
         """After a poll: whether a partition is left behind the end the broker reported;
-        sets the wait of the next fetch accordingly."""
+        sets the wait of the next fetch accordingly (`dsync.kafka.fetch_wait`)."""
         is_behind = bool(behind(partition_states(self.consumer)))
         self.fetch_wait.after_poll(is_behind=is_behind)
         apply_fetch_wait(self.consumer, self.fetch_wait.ms)
