@@ -160,7 +160,7 @@ def main() -> None:
         stack.stop()
     alone, loaded = _pooled(r[0] for r in rounds), _pooled(r[1] for r in rounds)
     p99_alone, p99_loaded = alone.latency_ms(99), loaded.latency_ms(99)
-    ratio = (p99_loaded / p99_alone) if p99_alone and p99_loaded else None
+    ratio = _ratio(alone, loaded)
     per_round = [_ratio(a_phase, f_phase) for a_phase, f_phase in rounds]
     a_total = sum(a_outcomes.values())
     print(json.dumps({
